@@ -1,0 +1,1 @@
+"""Shared runtime of every island: settings, database, Redis, logging, metrics, app factory."""

@@ -1,0 +1,118 @@
+"""Async SQLAlchemy engines on asyncmy, one pair per island schema.
+
+Two engines share the schema: ``writer`` (transactions, flushed by services, committed at the edge)
+and ``reader`` (AUTOCOMMIT, no ROLLBACK round trip on checkin) for projection reads on hot paths.
+A statement that exceeds ``db_statement_timeout_s`` is killed by the server (``max_statement_time``)
+and the connection it ran on is discarded rather than returned to the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from foundation.settings import ServiceSettings
+
+# MariaDB: 1969 = max_statement_time exceeded; 3024 = MySQL's MAX_EXECUTION_TIME exceeded.
+STATEMENT_TIMEOUT_ERRORS = {1969, 3024}
+
+
+def _error_code(exc: BaseException | None) -> int | None:
+    while exc is not None:
+        args = getattr(exc, "args", ())
+        if args and isinstance(args[0], int):
+            return args[0]
+        exc = exc.__cause__ or getattr(exc, "orig", None)
+    return None
+
+
+def _discard_timed_out_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if _error_code(context.original_exception) in STATEMENT_TIMEOUT_ERRORS:
+            context.is_disconnect = True  # SQLAlchemy invalidates the connection: never reused
+
+
+def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overrides: Any) -> AsyncEngine:
+    """An engine on the island's schema with pool, pre-ping and statement timeout."""
+    timeout_s = settings.db_statement_timeout_s
+    options: dict[str, Any] = {
+        "pool_size": settings.db_read_pool_size if read_only else settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_recycle": settings.db_pool_recycle_s,
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": settings.db_connect_timeout_s,
+            "init_command": f"SET SESSION max_statement_time={timeout_s:g}, time_zone='+00:00'",
+            "charset": "utf8mb4",
+        },
+    }
+    if read_only:
+        options["isolation_level"] = "AUTOCOMMIT"
+        options["skip_autocommit_rollback"] = True
+    options.update(overrides)
+    engine = create_async_engine(settings.db_url, **options)
+    _discard_timed_out_connections(engine)
+    return engine
+
+
+@dataclass
+class Database:
+    """The island's engines and session factory; built in lifespan, disposed at shutdown."""
+
+    writer: AsyncEngine
+    reader: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Database:
+        """Engines for the island's schema (no connection is opened until first use)."""
+        writer = create_engine(settings)
+        reader = create_engine(settings, read_only=True)
+        return cls(writer, reader, async_sessionmaker(writer, expire_on_commit=False))
+
+    async def check(self) -> None:
+        """Readiness: one round trip on the writer pool."""
+        async with self.writer.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.writer.dispose()
+        await self.reader.dispose()
+
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One transaction per unit of work: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+
+async def ensure_schema(settings: ServiceSettings) -> None:
+    """Create the island's schema (database) if it does not exist."""
+    engine = create_async_engine(settings.db_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(
+                text(
+                    f"CREATE DATABASE IF NOT EXISTS `{settings.db_schema}` "
+                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def drop_schema(settings: ServiceSettings) -> None:
+    """Drop the island's schema (tests and resets only)."""
+    engine = create_async_engine(settings.db_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS `{settings.db_schema}`"))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,69 @@
+"""Service settings: one pydantic-settings model per island, each with its own env prefix.
+
+Every URL, pool size and timeout is configurable by environment, e.g. ``WEBSHOP_DB_URL``,
+``STOCK_IMPORT_DB_POOL_SIZE``. Defaults point at the local services on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_MYSQL = "mysql+asyncmy://root:@127.0.0.1:3306"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every island shares; subclasses set ``env_prefix`` and their defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    island: ClassVar[str] = ""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    worker_port: int = 9000
+    environment: str = "local"
+
+    # MariaDB: one schema (database) per island.
+    db_url: str = f"{LOCAL_MYSQL}/atraxion"
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_read_pool_size: int = 10
+    db_pool_timeout_s: float = 5.0
+    db_connect_timeout_s: int = 5
+    # A statement running longer is aborted by the server and its connection discarded.
+    db_statement_timeout_s: float = 15.0
+    db_pool_recycle_s: int = 1800
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefix for exchange and queue names: lets test runs share one broker without colliding.
+    broker_namespace: str = ""
+    broker_prefetch: int = 200
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = ""
+    redis_timeout_s: float = 2.0
+
+    sentry_dsn: str | None = None
+    sentry_traces_sample_rate: float = 0.0
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Tenant label on HTTP metrics: taken from the header, kept only if in this bounded list.
+    tenant_header: str = "X-Tenant"
+    tenants: list[str] = ["default"]
+
+    readiness_timeout_s: float = 2.0
+    shutdown_timeout_s: float = 15.0
+
+    @property
+    def db_schema(self) -> str:
+        """The database (schema) name this island owns, taken from ``db_url``."""
+        return self.db_url.rsplit("/", 1)[-1].split("?", 1)[0]
+
+    @property
+    def db_server_url(self) -> str:
+        """``db_url`` without the schema: for creating/dropping the schema itself."""
+        return self.db_url.rsplit("/", 1)[0] + "/"

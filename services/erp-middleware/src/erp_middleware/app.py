@@ -1,0 +1,21 @@
+"""The erp-middleware HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from erp_middleware.settings import ERPmiddlewareSettings
+
+
+def create_app(settings: ERPmiddlewareSettings | None = None) -> FastAPI:
+    """The erp-middleware API: eRP article master in, catalogue events out; orders to the ERP and status back."""
+    settings = settings or ERPmiddlewareSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion erp-middleware",
+        description="ERP article master in, catalogue events out; orders to the ERP and status back.",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

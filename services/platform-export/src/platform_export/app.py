@@ -1,0 +1,21 @@
+"""The platform-export HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from platform_export.settings import PlatformexportSettings
+
+
+def create_app(settings: PlatformexportSettings | None = None) -> FastAPI:
+    """The platform-export API: stock feeds to ~60 sales platforms; platform orders and tracking."""
+    settings = settings or PlatformexportSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion platform-export",
+        description="Stock feeds to ~60 sales platforms; platform orders and tracking.",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

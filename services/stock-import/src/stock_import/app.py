@@ -1,0 +1,21 @@
+"""The stock-import HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from stock_import.settings import StockimportSettings
+
+
+def create_app(settings: StockimportSettings | None = None) -> FastAPI:
+    """The stock-import API: supplier feeds in, per-article availability aggregates and stock events out."""
+    settings = settings or StockimportSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion stock-import",
+        description="Supplier feeds in, per-article availability aggregates and stock events out.",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

@@ -1,0 +1,24 @@
+"""The stock-import worker process: message consumers and background jobs of the island.
+
+It runs as its own process (``uvicorn --factory stock_import.worker:create_worker_app``) and serves only the
+operational endpoints (health, metrics) on ``worker_port``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from stock_import.settings import StockimportSettings
+
+
+def create_worker_app(settings: StockimportSettings | None = None) -> FastAPI:
+    """The worker: consumers of the island's queues, with health and metrics."""
+    settings = settings or StockimportSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion stock-import worker",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

@@ -1,0 +1,1 @@
+"""The vehicle-data island: vehicle variants, fitment rules and the product-vehicle mapping."""

@@ -1,0 +1,21 @@
+"""The vehicle-data HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from vehicle_data.settings import VehicledataSettings
+
+
+def create_app(settings: VehicledataSettings | None = None) -> FastAPI:
+    """The vehicle-data API: vehicle variants, fitment rules and the product-vehicle mapping."""
+    settings = settings or VehicledataSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion vehicle-data",
+        description="Vehicle variants, fitment rules and the product-vehicle mapping.",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

@@ -1,0 +1,12 @@
+"""How the vehicle-data island presents itself to the operator CLI (entry point ``atraxion.islands``)."""
+
+from foundation.island import Island
+from vehicle_data.settings import VehicledataSettings
+
+ISLAND = Island(
+    name="vehicle-data",
+    package="vehicle_data",
+    settings_class=VehicledataSettings,
+    app_factory="vehicle_data.app:create_app",
+    worker_factory="vehicle_data.worker:create_worker_app",
+)

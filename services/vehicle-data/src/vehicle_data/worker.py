@@ -1,0 +1,24 @@
+"""The vehicle-data worker process: message consumers and background jobs of the island.
+
+It runs as its own process (``uvicorn --factory vehicle_data.worker:create_worker_app``) and serves only the
+operational endpoints (health, metrics) on ``worker_port``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from vehicle_data.settings import VehicledataSettings
+
+
+def create_worker_app(settings: VehicledataSettings | None = None) -> FastAPI:
+    """The worker: consumers of the island's queues, with health and metrics."""
+    settings = settings or VehicledataSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion vehicle-data worker",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

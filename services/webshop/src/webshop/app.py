@@ -1,0 +1,21 @@
+"""The webshop HTTP service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from foundation.app import create_app as create_service_app
+from foundation.app import default_resources
+from integration_sdk.broker import BrokerResource
+from webshop.settings import WebshopSettings
+
+
+def create_app(settings: WebshopSettings | None = None) -> FastAPI:
+    """The webshop API: storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders."""
+    settings = settings or WebshopSettings()
+    return create_service_app(
+        settings,
+        title="Atraxion webshop",
+        description="Storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders.",
+        resources=[*default_resources(settings), BrokerResource(settings)],
+    )

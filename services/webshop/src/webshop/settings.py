@@ -1,0 +1,20 @@
+"""Settings of the webshop island (environment prefix ``WEBSHOP_``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from foundation.settings import LOCAL_MYSQL, ServiceSettings
+
+
+class WebshopSettings(ServiceSettings):
+    """Webshop settings; every field can be set as ``WEBSHOP_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="WEBSHOP_", extra="ignore", frozen=True)
+    island: ClassVar[str] = "webshop"
+
+    http_port: int = 8001
+    worker_port: int = 9001
+    db_url: str = f"{LOCAL_MYSQL}/webshop"

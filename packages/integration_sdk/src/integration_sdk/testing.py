@@ -1,0 +1,78 @@
+"""Pytest plugin for tests against the real MariaDB, RabbitMQ and Redis.
+
+Every test run gets its own namespace (``t<run>_``): schemas ``t<run>_webshop`` ..., broker names and
+Redis keys prefixed with it. Migrations run once per run; the namespace is dropped at the end.
+Registered from the root ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from foundation.db import drop_schema
+from foundation.island import Island, discover_islands
+from foundation.settings import ServiceSettings
+from integration_sdk.migrations import upgrade
+
+ISLANDS: dict[str, Island] = {island.name: island for island in discover_islands()}
+
+
+def island_settings(island_name: str, namespace: str, **overrides: Any) -> ServiceSettings:
+    """Settings of ``island_name`` with schema, broker names and Redis keys in ``namespace``."""
+    island = ISLANDS[island_name]
+    default = island.settings_class()
+    values: dict[str, Any] = {
+        "db_url": f"{default.db_server_url}{namespace}{default.db_schema}",
+        "broker_namespace": namespace,
+        "redis_key_prefix": namespace,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return island.settings(**values)
+
+
+@pytest.fixture(scope="session")
+def test_namespace() -> Iterator[str]:
+    """A prefix unique to this test run."""
+    yield os.environ.get("ATRAXION_TEST_NAMESPACE") or f"t{secrets.token_hex(3)}_"
+
+
+@pytest.fixture(scope="session")
+async def migrated_islands(test_namespace: str) -> AsyncIterator[dict[str, ServiceSettings]]:
+    """Every island's schema migrated to head in this run's namespace; dropped afterwards."""
+    settings = {name: island_settings(name, test_namespace) for name in ISLANDS}
+    for name, island in ISLANDS.items():
+        await upgrade(island, settings[name])
+    yield settings
+    if not os.environ.get("ATRAXION_KEEP_TEST_SCHEMAS"):
+        for island_settings_ in settings.values():
+            await drop_schema(island_settings_)
+
+
+async def truncate_tables(settings: ServiceSettings, *tables: str) -> None:
+    """Empty the given tables (or every table but alembic_version) of one island's schema."""
+    engine = create_async_engine(settings.db_url)
+    try:
+        async with engine.begin() as conn:
+            if not tables:
+                rows = await conn.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = :schema AND table_name <> 'alembic_version'"
+                    ),
+                    {"schema": settings.db_schema},
+                )
+                tables = tuple(row[0] for row in rows)
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+            for table in tables:
+                await conn.execute(text(f"TRUNCATE TABLE `{table}`"))
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    finally:
+        await engine.dispose()

@@ -93,9 +93,7 @@ def create_app(
     app.state.resources = {}
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware, settings=settings)
-    app.add_middleware(
-        CorrelationIdMiddleware, header_name=CORRELATION_HEADER, validator=_is_reasonable_id
-    )
+    app.add_middleware(CorrelationIdMiddleware, header_name=CORRELATION_HEADER, validator=_is_reasonable_id)
 
     ops = APIRouter(tags=["operations"])
 

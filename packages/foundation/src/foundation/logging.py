@@ -40,7 +40,9 @@ def configure_logging(settings: ServiceSettings) -> None:
             JsonFormatter(fields, rename_fields={"levelname": "level", "asctime": "time"}, timestamp=False)
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s [%(correlation_id)s] %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-5s [%(correlation_id)s] %(name)s: %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -15,7 +15,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foundation.settings import ServiceSettings
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.2, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.1,
+    0.2,
+    0.25,
+    0.3,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",

@@ -51,7 +51,7 @@ class BrokerResource:
                     timeout=self.settings.readiness_timeout_s * 2,
                 )
                 self.connected.set()
-            except (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
                 log.warning("broker unreachable (%s); retrying in %.0fs", exc, self.retry_interval_s)
                 await asyncio.sleep(self.retry_interval_s)
 

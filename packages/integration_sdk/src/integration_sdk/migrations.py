@@ -58,7 +58,7 @@ async def downgrade(island: Island, settings: ServiceSettings, revision: str = "
     await asyncio.to_thread(command.downgrade, alembic_config(island, settings), revision)
 
 
-async def current_revision(island: Island, settings: ServiceSettings) -> str | None:
+async def current_revision(settings: ServiceSettings) -> str | None:
     """The revision the schema is at (None before the first migration)."""
     from alembic.runtime.migration import MigrationContext
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -39,9 +39,9 @@ def island_settings(island_name: str, namespace: str, **overrides: Any) -> Servi
 
 
 @pytest.fixture(scope="session")
-def test_namespace() -> Iterator[str]:
+def test_namespace() -> str:
     """A prefix unique to this test run."""
-    yield os.environ.get("ATRAXION_TEST_NAMESPACE") or f"t{secrets.token_hex(3)}_"
+    return os.environ.get("ATRAXION_TEST_NAMESPACE") or f"t{secrets.token_hex(3)}_"
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from erp_middleware.settings import ERPmiddlewareSettings
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from erp_middleware.settings import ERPmiddlewareSettings
 
 
 def create_worker_app(settings: ERPmiddlewareSettings | None = None) -> FastAPI:

@@ -11,7 +11,7 @@ from webshop.settings import WebshopSettings
 
 
 def create_app(settings: WebshopSettings | None = None) -> FastAPI:
-    """The webshop API: storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders."""
+    """The webshop API: storefront projections (catalogue, stock, fitment, wheel sets) and orders."""
     settings = settings or WebshopSettings()
     return create_service_app(
         settings,

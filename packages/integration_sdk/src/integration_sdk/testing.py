@@ -7,12 +7,16 @@ Registered from the root ``conftest.py``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -76,3 +80,22 @@ async def truncate_tables(settings: ServiceSettings, *tables: str) -> None:
             await conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan and give an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://island.test") as client:
+            yield client
+
+
+async def wait_until_ready(client: httpx.AsyncClient, timeout_s: float = 10) -> httpx.Response:
+    """Poll ``/health/ready`` until 200 (the broker connects in the background); the last answer."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        response = await client.get("/health/ready")
+        if response.status_code == 200 or asyncio.get_running_loop().time() > deadline:
+            return response
+        await asyncio.sleep(0.1)

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
 
 
-class ERPmiddlewareSettings(ServiceSettings):
+class ErpMiddlewareSettings(ServiceSettings):
     """ERP middleware settings; every field can be set as ``ERP_MIDDLEWARE_<FIELD>``."""
 
     model_config = SettingsConfigDict(env_prefix="ERP_MIDDLEWARE_", extra="ignore", frozen=True)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from erp_middleware.settings import ERPmiddlewareSettings
+from erp_middleware.settings import ErpMiddlewareSettings
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 
 
-def create_worker_app(settings: ERPmiddlewareSettings | None = None) -> FastAPI:
+def create_worker_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
     """The worker: consumers of the island's queues, with health and metrics."""
-    settings = settings or ERPmiddlewareSettings()
+    settings = settings or ErpMiddlewareSettings()
     return create_service_app(
         settings,
         title="Atraxion erp-middleware worker",

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from platform_export.settings import PlatformexportSettings
+from platform_export.settings import PlatformExportSettings
 
 
-def create_app(settings: PlatformexportSettings | None = None) -> FastAPI:
+def create_app(settings: PlatformExportSettings | None = None) -> FastAPI:
     """The platform-export API: stock feeds to ~60 sales platforms; platform orders and tracking."""
-    settings = settings or PlatformexportSettings()
+    settings = settings or PlatformExportSettings()
     return create_service_app(
         settings,
         title="Atraxion platform-export",

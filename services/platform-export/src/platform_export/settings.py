@@ -9,8 +9,8 @@ from pydantic_settings import SettingsConfigDict
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
 
 
-class PlatformexportSettings(ServiceSettings):
-    """Platform export settings; every field can be set as ``PLATFORM_EXPORT_<FIELD>``."""
+class PlatformExportSettings(ServiceSettings):
+    """Platform-export settings; every field can be set as ``PLATFORM_EXPORT_<FIELD>``."""
 
     model_config = SettingsConfigDict(env_prefix="PLATFORM_EXPORT_", extra="ignore", frozen=True)
     island: ClassVar[str] = "platform-export"

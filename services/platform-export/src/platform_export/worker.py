@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from platform_export.settings import PlatformexportSettings
+from platform_export.settings import PlatformExportSettings
 
 
-def create_worker_app(settings: PlatformexportSettings | None = None) -> FastAPI:
+def create_worker_app(settings: PlatformExportSettings | None = None) -> FastAPI:
     """The worker: consumers of the island's queues, with health and metrics."""
-    settings = settings or PlatformexportSettings()
+    settings = settings or PlatformExportSettings()
     return create_service_app(
         settings,
         title="Atraxion platform-export worker",

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from stock_import.settings import StockimportSettings
+from stock_import.settings import StockImportSettings
 
 
-def create_app(settings: StockimportSettings | None = None) -> FastAPI:
+def create_app(settings: StockImportSettings | None = None) -> FastAPI:
     """The stock-import API: supplier feeds in, per-article availability aggregates and stock events out."""
-    settings = settings or StockimportSettings()
+    settings = settings or StockImportSettings()
     return create_service_app(
         settings,
         title="Atraxion stock-import",

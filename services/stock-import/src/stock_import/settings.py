@@ -9,8 +9,8 @@ from pydantic_settings import SettingsConfigDict
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
 
 
-class StockimportSettings(ServiceSettings):
-    """Stock import settings; every field can be set as ``STOCK_IMPORT_<FIELD>``."""
+class StockImportSettings(ServiceSettings):
+    """Stock-import settings; every field can be set as ``STOCK_IMPORT_<FIELD>``."""
 
     model_config = SettingsConfigDict(env_prefix="STOCK_IMPORT_", extra="ignore", frozen=True)
     island: ClassVar[str] = "stock-import"

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from vehicle_data.settings import VehicledataSettings
+from vehicle_data.settings import VehicleDataSettings
 
 
-def create_app(settings: VehicledataSettings | None = None) -> FastAPI:
+def create_app(settings: VehicleDataSettings | None = None) -> FastAPI:
     """The vehicle-data API: vehicle variants, fitment rules and the product-vehicle mapping."""
-    settings = settings or VehicledataSettings()
+    settings = settings or VehicleDataSettings()
     return create_service_app(
         settings,
         title="Atraxion vehicle-data",

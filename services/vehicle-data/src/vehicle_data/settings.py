@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
 
 
-class VehicledataSettings(ServiceSettings):
+class VehicleDataSettings(ServiceSettings):
     """Vehicle data settings; every field can be set as ``VEHICLE_DATA_<FIELD>``."""
 
     model_config = SettingsConfigDict(env_prefix="VEHICLE_DATA_", extra="ignore", frozen=True)

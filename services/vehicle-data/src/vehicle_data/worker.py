@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
-from vehicle_data.settings import VehicledataSettings
+from vehicle_data.settings import VehicleDataSettings
 
 
-def create_worker_app(settings: VehicledataSettings | None = None) -> FastAPI:
+def create_worker_app(settings: VehicleDataSettings | None = None) -> FastAPI:
     """The worker: consumers of the island's queues, with health and metrics."""
-    settings = settings or VehicledataSettings()
+    settings = settings or VehicleDataSettings()
     return create_service_app(
         settings,
         title="Atraxion vehicle-data worker",

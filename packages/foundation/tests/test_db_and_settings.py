@@ -1,0 +1,74 @@
+"""Engines, statement timeouts and settings, against the real MariaDB."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from foundation.db import Database, create_engine
+from pydantic_settings import SettingsConfigDict
+
+from foundation.settings import LOCAL_MYSQL, ServiceSettings
+from foundation.telemetry import init_sentry
+
+
+class InventorySettings(ServiceSettings):
+    """An island's settings as every island declares them: its own prefix and schema."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore", frozen=True)
+    island: ClassVar[str] = "inventory"
+    db_url: str = f"{LOCAL_MYSQL}/inventory"
+
+
+class LedgerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", frozen=True)
+    island: ClassVar[str] = "ledger"
+    db_url: str = f"{LOCAL_MYSQL}/ledger"
+
+
+async def test_timed_out_statement_discards_its_connection(migrated_islands: dict[str, ServiceSettings]) -> None:
+    settings = migrated_islands["webshop"].model_copy(
+        update={"db_statement_timeout_s": 0.5, "db_pool_size": 1, "db_max_overflow": 0}
+    )
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            before = (await conn.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
+        with pytest.raises(OperationalError, match="max_statement_time"):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT SLEEP(3)"))
+        async with engine.connect() as conn:
+            after = (await conn.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
+        assert after != before, "the connection whose statement timed out went back into the pool"
+    finally:
+        await engine.dispose()
+
+
+async def test_reader_is_autocommit_and_writer_is_transactional(migrated_islands: dict[str, ServiceSettings]) -> None:
+    db = Database.from_settings(migrated_islands["webshop"])
+    try:
+        async with db.reader.connect() as conn:
+            assert (await conn.execute(text("SELECT @@autocommit"))).scalar_one() == 1
+        async with db.sessions() as session:
+            assert (await session.execute(text("SELECT @@autocommit"))).scalar_one() == 0
+        await db.check()
+    finally:
+        await db.dispose()
+
+
+def test_settings_read_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVENTORY_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("INVENTORY_AMQP_URL", "amqp://u:p@mq.internal:5672/")
+    monkeypatch.setenv("LEDGER_DB_POOL_SIZE", "17")
+    inventory, ledger = InventorySettings(), LedgerSettings()
+    assert (inventory.db_pool_size, inventory.amqp_url) == (3, "amqp://u:p@mq.internal:5672/")
+    assert ledger.db_pool_size == 17
+    assert (inventory.db_schema, ledger.db_schema) == ("inventory", "ledger")
+    assert inventory.db_server_url == "mysql+asyncmy://root:@127.0.0.1:3306/"
+
+
+def test_sentry_is_off_without_a_dsn() -> None:
+    assert init_sentry(InventorySettings(sentry_dsn=None)) is False

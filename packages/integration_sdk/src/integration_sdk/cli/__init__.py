@@ -126,11 +126,11 @@ def seed(
 
 
 def _print_urls(children: list[Child], log_dir: Path) -> None:
-    table = Table("process", "url", "docs / metrics", title="Atraxion is running")
+    table = Table("process", "url", "API docs", title="Atraxion is running")
     for child in children:
-        docs = "" if child.name.endswith("-worker") else f"{child.base_url}/docs"
-        table.add_row(child.name, child.base_url, f"{docs}  {child.base_url}/metrics".strip())
+        table.add_row(child.name, child.base_url, "" if child.name.endswith("-worker") else f"{child.base_url}/docs")
     console.print(table)
+    console.print("every process serves /health/live, /health/ready and /metrics")
     console.print(f"logs: {log_dir}/<process>.log   status: `atraxion status`   stop: Ctrl-C")
 
 
@@ -175,8 +175,11 @@ def up(
             return 0
         finally:
             console.print("stopping ...")
-            await asyncio.gather(*(child.stop() for child in children))
-            console.print("stopped.")
+            codes = await asyncio.gather(*(child.stop() for child in children))
+            unclean = {child.name: code for child, code in zip(children, codes, strict=True) if code not in (0, None)}
+            for name, code in unclean.items():
+                console.print(f"[bold red]{name}[/] exited with code {code}; see {log_dir}/{name}.log")
+            console.print("stopped." if not unclean else "stopped, not all cleanly.")
 
     code = asyncio.run(run())
     if code:

@@ -62,7 +62,13 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            *self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, env=os.environ.copy()
+            *self.command(),
+            stdout=self._log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=os.environ.copy(),
+            # Own session: a terminal Ctrl-C reaches only the supervisor, which stops each child once
+            # (a second signal would make uvicorn skip its graceful shutdown).
+            start_new_session=True,
         )
 
     def log_tail(self, lines: int = 15) -> str:
@@ -72,8 +78,8 @@ class Child:
         except OSError:
             return ""
 
-    async def stop(self, timeout_s: float = 20) -> None:
-        """SIGTERM, then SIGKILL after the grace period."""
+    async def stop(self, timeout_s: float = 20) -> int | None:
+        """SIGTERM, then SIGKILL after the grace period; the exit code (None if never started)."""
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -83,6 +89,7 @@ class Child:
                 await self.process.wait()
         if self._log is not None:
             self._log.close()
+        return None if self.process is None else self.process.returncode
 
 
 def children_for(islands: list[Island], log_dir: Path) -> list[Child]:

@@ -1,0 +1,109 @@
+"""`atraxion up` end to end: every service and worker reaches ready on the real services, serves
+metrics, `atraxion status` sees them, and Ctrl-C stops all of them cleanly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from foundation.island import discover_islands
+from integration_sdk.testing import island_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT_BASE = 18000
+
+
+@pytest.fixture
+def run_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a private `up`: its own schemas, queue names, Redis keys and ports."""
+    namespace = f"u{secrets.token_hex(3)}_"
+    env = dict(os.environ)
+    for index, island in enumerate(discover_islands(), start=1):
+        settings = island_settings(island.name, namespace)
+        prefix = island.env_prefix
+        env |= {
+            f"{prefix}DB_URL": settings.db_url,
+            f"{prefix}BROKER_NAMESPACE": namespace,
+            f"{prefix}REDIS_KEY_PREFIX": namespace,
+            f"{prefix}HTTP_PORT": str(PORT_BASE + index),
+            f"{prefix}WORKER_PORT": str(PORT_BASE + 100 + index),
+        }
+    yield env
+    schemas = [island_settings(i.name, namespace).db_schema for i in discover_islands()]
+    drop = "; ".join(f"DROP DATABASE IF EXISTS `{schema}`" for schema in schemas)
+    subprocess.run([sys.executable, "-c", _DROP_SCRIPT, drop], check=True, env=env)
+
+
+_DROP_SCRIPT = """
+import asyncio, sys
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+async def main():
+    engine = create_async_engine("mysql+asyncmy://root:@127.0.0.1:3306/", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for statement in sys.argv[1].split("; "):
+            await conn.execute(text(statement))
+    await engine.dispose()
+asyncio.run(main())
+"""
+
+
+def _wait_for_line(process: subprocess.Popen[str], needle: str, timeout_s: float) -> str:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"{needle!r} not printed within {timeout_s}s; output:\n{''.join(seen)}")
+
+
+@pytest.mark.slow
+def test_up_brings_every_service_and_worker_to_ready(run_env: dict[str, str], tmp_path: Path) -> None:
+    atraxion = [sys.executable, "-m", "integration_sdk.cli"]
+    process = subprocess.Popen(
+        [*atraxion, "up", "--scale", "tiny", "--log-dir", str(tmp_path / "logs"), "--ready-timeout", "120"],
+        cwd=ROOT, env=run_env | {"COLUMNS": "200"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        output = _wait_for_line(process, "Ctrl-C", timeout_s=600)
+        assert "Atraxion is running" in output
+        islands = discover_islands()
+        for index, island in enumerate(islands, start=1):
+            for port in (PORT_BASE + index, PORT_BASE + 100 + index):
+                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
+                assert ready.status_code == 200, (island.name, port, ready.text)
+                assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
+            metrics = httpx.get(f"http://127.0.0.1:{PORT_BASE + index}/metrics", timeout=5).text
+            assert f'http_request_duration_seconds_count{{island="{island.name}"' in metrics
+        status = subprocess.run(
+            [*atraxion, "status"], cwd=ROOT, env=run_env | {"COLUMNS": "200"}, capture_output=True, text=True,
+            timeout=60, check=True,
+        )  # fmt: skip
+        for island in islands:
+            row = next(line for line in status.stdout.splitlines() if island.name in line)
+            assert row.count("ready") == 2, status.stdout
+            assert "not ready" not in row, status.stdout
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    assert "stopped." in rest
+    for index in range(1, len(discover_islands()) + 1):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{PORT_BASE + index}/health/live", timeout=2)

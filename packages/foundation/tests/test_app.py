@@ -87,7 +87,9 @@ async def test_metrics_label_route_template_and_bounded_tenant(settings: Service
     assert "http_request_duration_seconds_bucket" in metrics
 
 
-async def test_correlation_id_is_echoed_and_logged(settings: ServiceSettings, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_correlation_id_is_echoed_and_logged(
+    settings: ServiceSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with serve(build(settings)) as client:
         given = await client.get("/items/7", headers={"X-Correlation-ID": "order-flow-123"})
         generated = await client.get("/items/8")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from foundation.db import Database, create_engine
-from pydantic_settings import SettingsConfigDict
-
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
 from foundation.telemetry import init_sentry
 

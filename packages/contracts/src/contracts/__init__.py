@@ -1,1 +1,50 @@
+"""Message contracts of the islands: the envelope, versioned event/command models and their registry.
 
+Importing the package registers every contract, so ``open_envelope`` knows them all.
+"""
+
+from contracts.catalog import ArticleDiscontinued, ArticleUpserted, ErpOrderStatusChanged
+from contracts.envelope import Envelope, default_idempotency_key
+from contracts.fitment import AxleFitment, FitmentMapping, FitmentMappingChanged, VehicleVariantUpserted
+from contracts.orders import OrderLine, OrderPlaced
+from contracts.platform import PlatformOrderImported, PlatformTrackingPushRequested
+from contracts.registry import (
+    REGISTRY,
+    Contract,
+    ContractError,
+    ContractRegistry,
+    ContractValidationError,
+    FieldProblem,
+    UnknownContractVersion,
+    UnknownMessageType,
+    open_envelope,
+    register,
+)
+from contracts.stock import StockAvailabilityChanged
+
+__all__ = [
+    "REGISTRY",
+    "ArticleDiscontinued",
+    "ArticleUpserted",
+    "AxleFitment",
+    "Contract",
+    "ContractError",
+    "ContractRegistry",
+    "ContractValidationError",
+    "Envelope",
+    "ErpOrderStatusChanged",
+    "FieldProblem",
+    "FitmentMapping",
+    "FitmentMappingChanged",
+    "OrderLine",
+    "OrderPlaced",
+    "PlatformOrderImported",
+    "PlatformTrackingPushRequested",
+    "StockAvailabilityChanged",
+    "UnknownContractVersion",
+    "UnknownMessageType",
+    "VehicleVariantUpserted",
+    "default_idempotency_key",
+    "open_envelope",
+    "register",
+]

@@ -1,6 +1,7 @@
 """Async SQLAlchemy engines on asyncmy, one pair per island schema.
 
-Two engines share the schema: ``writer`` (transactions, flushed by services, committed at the edge)
+Two engines share the schema: ``writer`` (READ COMMITTED transactions, flushed by services, committed
+at the edge)
 and ``reader`` (AUTOCOMMIT, no ROLLBACK round trip on checkin) for projection reads on hot paths.
 A statement that exceeds ``db_statement_timeout_s`` is killed by the server (``max_statement_time``)
 and the connection it ran on is discarded rather than returned to the pool.
@@ -56,6 +57,10 @@ def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overr
     if read_only:
         options["isolation_level"] = "AUTOCOMMIT"
         options["skip_autocommit_rollback"] = True
+    else:
+        # No gap locks: concurrent consumers inserting inbox keys and upserting projection rows
+        # would otherwise deadlock on each other's gaps under REPEATABLE READ.
+        options["isolation_level"] = "READ COMMITTED"
     options.update(overrides)
     engine = create_async_engine(settings.db_url, **options)
     _discard_timed_out_connections(engine)

@@ -40,6 +40,15 @@ class ServiceSettings(BaseSettings):
     # Prefix for exchange and queue names: lets test runs share one broker without colliding.
     broker_namespace: str = ""
     broker_prefetch: int = 200
+    # Messaging: retry tiers (seconds) and attempts before the DLQ; outbox relay and retention.
+    retry_tiers_s: tuple[float, ...] = (15.0, 60.0, 300.0, 900.0, 1800.0)
+    max_attempts: int = 5
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 1.0
+    outbox_max_publish_attempts: int = 10
+    outbox_retry_base_s: float = 1.0  # publish backoff: base * 2^attempt, at most 300 s
+    outbox_retention_s: int = 3600
+    inbox_retention_days: int = 14
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = ""

@@ -99,3 +99,22 @@ async def wait_until_ready(client: httpx.AsyncClient, timeout_s: float = 10) -> 
         if response.status_code == 200 or asyncio.get_running_loop().time() > deadline:
             return response
         await asyncio.sleep(0.1)
+
+
+async def delete_broker_namespace(settings: ServiceSettings) -> None:
+    """Delete the exchange and every queue of every island declared under ``settings.broker_namespace``."""
+    import aio_pika
+
+    from integration_sdk.topology import BULK, DLQ, HIGH_PRIORITY, exchange_name, queue_name, retry_queue_name
+
+    namespace = settings.broker_namespace
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for island in ISLANDS:
+            for queue_class in (HIGH_PRIORITY, BULK, DLQ):
+                work_queue = queue_name(island, queue_class, namespace)
+                names = [work_queue, *(retry_queue_name(work_queue, tier) for tier in settings.retry_tiers_s)]
+                for name in names:
+                    await channel.queue_delete(name)
+        await channel.exchange_delete(exchange_name(namespace))

@@ -8,6 +8,7 @@ from erp_middleware.settings import ErpMiddlewareSettings
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import outbox_hook
 
 
 def create_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
@@ -18,4 +19,5 @@ def create_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
         title="Atraxion erp-middleware",
         description="ERP article master in, catalogue events out; orders to the ERP and status back.",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[outbox_hook()],
     )

@@ -1,4 +1,4 @@
-"""The erp-middleware worker process: message consumers and background jobs of the island.
+"""The erp-middleware worker process: the outbox relay, the island's consumers and its DLQ archive.
 
 It runs as its own process (``uvicorn --factory erp_middleware.worker:create_worker_app``) and serves only the
 operational endpoints (health, metrics) on ``worker_port``.
@@ -12,6 +12,10 @@ from erp_middleware.settings import ErpMiddlewareSettings
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import MessagingSpec, messaging_hook
+
+# Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
+MESSAGING = MessagingSpec(handlers={})
 
 
 def create_worker_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
@@ -21,4 +25,5 @@ def create_worker_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion erp-middleware worker",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[messaging_hook(MESSAGING)],
     )

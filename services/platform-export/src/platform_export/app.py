@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import outbox_hook
 from platform_export.settings import PlatformExportSettings
 
 
@@ -18,4 +19,5 @@ def create_app(settings: PlatformExportSettings | None = None) -> FastAPI:
         title="Atraxion platform-export",
         description="Stock feeds to ~60 sales platforms; platform orders and tracking.",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[outbox_hook()],
     )

@@ -1,4 +1,4 @@
-"""The platform-export worker process: message consumers and background jobs of the island.
+"""The platform-export worker process: the outbox relay, the island's consumers and its DLQ archive.
 
 It runs as its own process (``uvicorn --factory platform_export.worker:create_worker_app``) and serves only the
 operational endpoints (health, metrics) on ``worker_port``.
@@ -11,7 +11,11 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import MessagingSpec, messaging_hook
 from platform_export.settings import PlatformExportSettings
+
+# Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
+MESSAGING = MessagingSpec(handlers={})
 
 
 def create_worker_app(settings: PlatformExportSettings | None = None) -> FastAPI:
@@ -21,4 +25,5 @@ def create_worker_app(settings: PlatformExportSettings | None = None) -> FastAPI
         settings,
         title="Atraxion platform-export worker",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[messaging_hook(MESSAGING)],
     )

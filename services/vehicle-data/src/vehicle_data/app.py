@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import outbox_hook
 from vehicle_data.settings import VehicleDataSettings
 
 
@@ -18,4 +19,5 @@ def create_app(settings: VehicleDataSettings | None = None) -> FastAPI:
         title="Atraxion vehicle-data",
         description="Vehicle variants, fitment rules and the product-vehicle mapping.",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[outbox_hook()],
     )

@@ -1,4 +1,4 @@
-"""The vehicle-data worker process: message consumers and background jobs of the island.
+"""The vehicle-data worker process: the outbox relay, the island's consumers and its DLQ archive.
 
 It runs as its own process (``uvicorn --factory vehicle_data.worker:create_worker_app``) and serves only the
 operational endpoints (health, metrics) on ``worker_port``.
@@ -11,7 +11,11 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import MessagingSpec, messaging_hook
 from vehicle_data.settings import VehicleDataSettings
+
+# Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
+MESSAGING = MessagingSpec(handlers={})
 
 
 def create_worker_app(settings: VehicleDataSettings | None = None) -> FastAPI:
@@ -21,4 +25,5 @@ def create_worker_app(settings: VehicleDataSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion vehicle-data worker",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[messaging_hook(MESSAGING)],
     )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
+from integration_sdk.runtime import outbox_hook
 from webshop.settings import WebshopSettings
 
 
@@ -18,4 +19,5 @@ def create_app(settings: WebshopSettings | None = None) -> FastAPI:
         title="Atraxion webshop",
         description="Storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders.",
         resources=[*default_resources(settings), BrokerResource(settings)],
+        hooks=[outbox_hook()],
     )

@@ -1,0 +1,64 @@
+"""Webshop schema: storefront projections (spec DDL) and customer orders, as SQLAlchemy Core tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from integration_sdk import spec_tables as spec
+from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY, TIMESTAMP
+
+metadata = sa.MetaData()
+
+catalog_article = sa.Table(
+    "catalog_article",
+    metadata,
+    sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    sa.Column("article_type", sa.String(10), nullable=False),
+    sa.Column("ean", sa.CHAR(13), nullable=True),
+    sa.Column("brand", sa.String(100), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(255), nullable=False),
+    sa.Column("list_price", MONEY, nullable=False),
+    *spec.article_spec_columns(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Index("idx_catalog_article_tyre_size", "width", "aspect", "rim_diameter"),
+    sa.Index("idx_catalog_article_wheel_size", "pcd", "wheel_diameter"),
+    sa.Index("idx_catalog_article_ean", "ean"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+article_availability_projection = spec.article_availability_projection(metadata)
+product_vehicle_mappings = spec.product_vehicle_mappings(metadata)  # replica of vehicle-data's mapping
+wheel_set_projection = spec.wheel_set_projection(metadata)
+wheel_set_component_index = spec.wheel_set_component_index(metadata)
+projection_job_checkpoint = spec.projection_job_checkpoint(metadata)
+
+customer_order = sa.Table(
+    "customer_order",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("idempotency_key", sa.String(100), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("total_amount", MONEY, nullable=False),
+    sa.Column("currency", sa.CHAR(3), nullable=False, server_default=sa.text("'EUR'")),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.UniqueConstraint("idempotency_key", name="uq_customer_order_idempotency_key"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+customer_order_line = sa.Table(
+    "customer_order_line",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("article_number", ARTICLE_NUMBER, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", MONEY, nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)

@@ -224,16 +224,18 @@ async def commit_to_applied(
     relay_task = asyncio.create_task(relay.run())
     await asyncio.sleep(1.5)
     total = int(rate * seconds)
+    producers = Database.from_settings(settings)  # the writers stand for other processes: own pool
     started = time.perf_counter()
 
     async def produce(i: int) -> None:
         intended = started + i / rate
         await asyncio.sleep(max(0.0, intended - time.perf_counter()))
-        async with db.sessions() as session, session.begin():
+        async with producers.sessions() as session, session.begin():
             envelope = await outbox.add(session, event(20_000_000 + i, 3))
         committed_at[envelope.idempotency_key] = time.perf_counter()
 
     await asyncio.gather(*(produce(i) for i in range(total)))
+    await producers.dispose()
     deadline = time.perf_counter() + 30
     while len(latencies) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)

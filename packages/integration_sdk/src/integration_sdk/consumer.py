@@ -33,6 +33,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from asgi_correlation_id import correlation_id as correlation_id_var
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import Envelope
@@ -101,6 +102,8 @@ def _mysql_code(exc: DBAPIError) -> int | None:
 
 
 def _is_infrastructure_outage(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeout):
+        return True
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or _mysql_code(exc) in CONNECTION_CODES | DEADLOCK_CODES
     return isinstance(exc, ConnectionError | OSError)
@@ -130,6 +133,9 @@ class Consumer:
         self.outbox = outbox
         self.max_attempts = max_attempts or settings.max_attempts
         self._channel: AbstractChannel | None = None
+        # Prefetch keeps deliveries ready; the pool bounds how many transactions run at once, so a
+        # delivery never times out waiting for a connection (which would wrongly spend an attempt).
+        self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
 
     async def start(self, connection: AbstractRobustConnection) -> None:
         """Open a channel with confirms and prefetch, and start consuming (restored on reconnect)."""
@@ -160,7 +166,8 @@ class Consumer:
         token = correlation_id_var.set(envelope.correlation_id)
         try:
             try:
-                applied = await self._apply(envelope)
+                async with self._slots:
+                    applied = await self._apply(envelope)
             except Exception as exc:
                 await self._handle_failure(message, envelope, exc, attempt)
                 return

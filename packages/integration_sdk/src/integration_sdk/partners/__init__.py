@@ -1,0 +1,3 @@
+"""What the outside world sends us, generated deterministically for demos, tests and benchmarks:
+the ERP article export, supplier feeds in their own formats (with their own mistakes), the vehicle
+data provider's sync file and the sales platforms' configurations."""

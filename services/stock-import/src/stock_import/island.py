@@ -9,4 +9,5 @@ ISLAND = Island(
     settings_class=StockImportSettings,
     app_factory="stock_import.app:create_app",
     worker_factory="stock_import.worker:create_worker_app",
+    demo_loader="stock_import.demo:load_demo_data",
 )

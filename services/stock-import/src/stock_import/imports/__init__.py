@@ -1,0 +1,1 @@
+"""Supplier feed imports: declarative mappings, streaming parsers, bulk offer writes, batch reports."""

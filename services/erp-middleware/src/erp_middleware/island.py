@@ -9,4 +9,5 @@ ISLAND = Island(
     settings_class=ErpMiddlewareSettings,
     app_factory="erp_middleware.app:create_app",
     worker_factory="erp_middleware.worker:create_worker_app",
+    demo_loader="erp_middleware.demo:load_demo_data",
 )

@@ -9,4 +9,5 @@ ISLAND = Island(
     settings_class=PlatformExportSettings,
     app_factory="platform_export.app:create_app",
     worker_factory="platform_export.worker:create_worker_app",
+    demo_loader="platform_export.demo:load_demo_data",
 )

@@ -9,4 +9,5 @@ ISLAND = Island(
     settings_class=VehicleDataSettings,
     app_factory="vehicle_data.app:create_app",
     worker_factory="vehicle_data.worker:create_worker_app",
+    demo_loader="vehicle_data.demo:load_demo_data",
 )

@@ -1,0 +1,1 @@
+"""The article master: ERP export in, validated and versioned by content."""

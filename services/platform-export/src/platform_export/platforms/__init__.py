@@ -1,0 +1,1 @@
+"""Sales platform configurations: feed format, markup, stock threshold, filters, delivery."""

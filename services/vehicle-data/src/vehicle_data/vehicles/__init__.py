@@ -1,0 +1,1 @@
+"""Vehicle variants and their axle fitments, synced from the vehicle data provider."""

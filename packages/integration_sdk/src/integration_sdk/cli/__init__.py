@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -176,7 +177,9 @@ def up(
         finally:
             console.print("stopping ...")
             codes = await asyncio.gather(*(child.stop() for child in children))
-            unclean = {child.name: code for child, code in zip(children, codes, strict=True) if code not in (0, None)}
+            # uvicorn re-raises the SIGTERM it handled once its graceful shutdown is done: that is clean.
+            clean = (0, None, -signal.SIGTERM)
+            unclean = {child.name: code for child, code in zip(children, codes, strict=True) if code not in clean}
             for name, code in unclean.items():
                 console.print(f"[bold red]{name}[/] exited with code {code}; see {log_dir}/{name}.log")
             console.print("stopped." if not unclean else "stopped, not all cleanly.")

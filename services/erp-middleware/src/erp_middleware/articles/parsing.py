@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from pydantic import ValidationError
 
@@ -19,13 +19,12 @@ if TYPE_CHECKING:
 DELIMITER = ";"
 
 
-@dataclass(frozen=True)
-class ParsedLine:
+class ParsedLine(NamedTuple):
     """One record of the export: the valid article, or why it was refused."""
 
     line_no: int
     article: Article | None
-    errors: list[RowError] = field(default_factory=list)
+    errors: Sequence[RowError] = ()
 
 
 @dataclass(frozen=True)
@@ -83,14 +82,14 @@ def parse_line(line_no: int, layout: Layout, row: Sequence[str]) -> ParsedLine:
     errors = [
         RowError(line_no, name, row[index], f"not applicable to a {kind}, must be empty", number)
         for name, index in layout.foreign[kind]
-        if row[index].strip()
+        if row[index] and row[index].strip()
     ]
     # An empty cell is an absent field: the model reports it if the field is required.
     values = {name: row[index] for name, index in layout.fields[kind] if row[index]}
     try:
         article = model.model_validate({**values, "article_type": kind})
     except ValidationError as exc:
-        errors[:0] = row_errors(line_no, exc, number)
+        errors = row_errors(line_no, exc, number) + errors
     return ParsedLine(line_no, None, errors) if errors else ParsedLine(line_no, article)
 
 

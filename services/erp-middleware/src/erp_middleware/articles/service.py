@@ -6,12 +6,13 @@ article writes, its rejected lines and the import's running counts, so a crash l
 consistent prefix applied; re-running the file then skips what was applied, because unchanged
 rows (same content hash) are never written.
 
-``apply_chunk`` is where a chunk's changes are known: the catalogue events for exactly
-``ChunkOutcome.changes`` belong in the outbox there (``Outbox.add(session, ...)``), in the same
-transaction.
+``apply_chunk`` is where a chunk's changes are known: the ``catalog.article.upserted`` events for
+exactly its written rows (each the article's full new state with its new ``version``) belong in the
+outbox there (``Outbox.add(session, ...)``), in the same transaction.
 
-A full import does not discontinue articles missing from the file: discontinuation is announced
-with the catalogue events (it needs the event to reach the replicas), not here.
+Full and delta exports are applied the same way (a delta carries only new and changed articles);
+the kind is recorded on the import. A full import does not discontinue articles missing from the
+file: discontinuation comes with the catalogue events (a replica must hear of it), not here.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class ChunkOutcome:
 
 def article_row(article: Article, import_id: str) -> dict[str, Any]:
     """The ``article`` row of a valid record; ``content_hash`` covers every field from the ERP."""
-    data = article.model_dump(mode="json")  # normalised: quantised price, floats, trimmed text
+    data = article.model_dump(mode="json")  # normalised: trimmed text, quantised decimals as strings
     row = {name: data[name] for name in COMMON_FIELDS}
     row["specs"] = {name: data[name] for name in SPEC_FIELDS[article.article_type]}
     row["content_hash"] = content_hash(row)
@@ -133,8 +134,8 @@ async def apply_chunk(
             rejected.add(line_no)
     await repository.write_articles(session, written)
     await repository.record_errors(session, import_id, errors)
+    # Next step: one catalogue event per row of `written` goes into the outbox here, in this transaction.
     changes = [ArticleChange(row["article_number"], row["version"]) for row in written]
-    # Next step: the catalogue events for `changes` go into the outbox here, in this transaction.
     created = sum(1 for change in changes if change.version == 1)
     return ChunkOutcome(changes, created, split.unchanged, len(rejected), errors)
 

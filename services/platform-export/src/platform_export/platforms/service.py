@@ -37,15 +37,15 @@ class PlatformLoadResult:
         return self.records_total - self.records_rejected
 
 
-def read_platform_configs(path: Path) -> tuple[list[tuple[int, PlatformConfig]], list[RowError]]:
-    """The valid configurations of ``path`` with their positions, and the errors of the others."""
+def read_platform_configs(path: Path) -> tuple[int, list[PlatformConfig], list[RowError]]:
+    """How many records ``path`` holds, the valid configurations and the errors of the others."""
     try:
         records = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise FileFormatError(f"{path.name} is not valid JSON: {exc}") from exc
     if not isinstance(records, list):
         raise FileFormatError(f"{path.name} must hold a JSON list of platform configurations")
-    valid: list[tuple[int, PlatformConfig]] = []
+    valid: list[PlatformConfig] = []
     errors: list[RowError] = []
     first_position: dict[str, int] = {}
     for position, record in enumerate(records, start=1):
@@ -59,25 +59,25 @@ def read_platform_configs(path: Path) -> tuple[list[tuple[int, PlatformConfig]],
         if first != position:
             errors.append(RowError(position, "platform_id", key, f"duplicate of record {first}", key))
         else:
-            valid.append((position, config))
-    return valid, errors
+            valid.append(config)
+    return len(records), valid, errors
 
 
 async def load_platform_configs(db: Database, path: Path) -> PlatformLoadResult:
     """Validate ``platforms.json`` and write its new and changed platforms; bad ones are reported."""
-    valid, errors = read_platform_configs(path)
-    result = PlatformLoadResult(records_total=len(valid) + len({e.line_no for e in errors}), errors=errors)
-    result.records_rejected = result.records_total - len(valid)
+    total, valid, errors = read_platform_configs(path)
+    result = PlatformLoadResult(records_total=total, records_rejected=total - len(valid), errors=errors)
     async with db.sessions.begin() as session:
         stored = await repository.stored_configs(session)
         written = []
-        for _, config in valid:
+        for config in valid:
             row = config.model_dump()  # normalised like the stored row: sorted filters, Decimal markup
             previous = stored.get(config.platform_id)
             if previous == row:
                 result.unchanged += 1
                 continue
-            result.created += previous is None
+            if previous is None:
+                result.created += 1
             result.changed_ids.append(config.platform_id)
             written.append(row)
         now = utc_now()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -13,13 +13,12 @@ from foundation.bulk import RowError, row_errors
 from vehicle_data.vehicles.models import VariantRecord
 
 
-@dataclass(frozen=True)
-class ParsedVariant:
+class ParsedVariant(NamedTuple):
     """One line of the sync file: the valid variant, or why it was refused."""
 
     line_no: int
     variant: VariantRecord | None
-    errors: list[RowError] = field(default_factory=list)
+    errors: Sequence[RowError] = ()
 
 
 def parse_line(line_no: int, raw: bytes) -> ParsedVariant:

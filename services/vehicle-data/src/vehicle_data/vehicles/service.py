@@ -4,9 +4,10 @@ The sync is its own unit-of-work edge: it holds the island's ``vehicle_sync`` na
 commits one session per chunk. Only variants whose content hash changed are written: they get
 ``version + 1`` and their fitments are replaced; unchanged variants and their fitments are not
 touched. Bad records are reported and skipped, good ones applied. ``apply_chunk`` is where the
-changed variants are known: bucket recompute triggers and ``fitment.*`` events belong there, in
-the same transaction. Variants missing from a full file are kept (the provider withdraws
-variants explicitly, which is not part of this file format).
+changed variants are known: their bucket memberships and ``vehicle.variant.upserted`` events
+belong there, in the same transaction. Full and delta files are applied the same way; variants
+missing from a full file are kept (withdrawing one must reach the mapping and the webshop as an
+event, a later step).
 """
 
 from __future__ import annotations
@@ -73,11 +74,9 @@ class ChunkOutcome:
 
 def variant_row(variant: VariantRecord) -> dict[str, Any]:
     """The ``vehicle_variant`` row; ``content_hash`` also covers the fitments, in a stable order."""
-    data = variant.model_dump(mode="json", exclude={"fitments"})
-    fitments = sorted(variant.model_dump(mode="json")["fitments"], key=lambda f: sorted(f.items()))
-    row = variant.model_dump(exclude={"fitments"})
-    row["content_hash"] = content_hash({**data, "fitments": fitments})
-    return row
+    data = variant.model_dump(mode="json")  # normalised: trimmed text, quantised decimals as strings
+    data["fitments"] = sorted(data["fitments"], key=lambda fitment: sorted(fitment.items()))
+    return {**variant.model_dump(exclude={"fitments"}), "content_hash": content_hash(data)}
 
 
 async def apply_chunk(session: AsyncSession, lines: list[ParsedVariant], first_line_of: dict[int, int]) -> ChunkOutcome:
@@ -106,7 +105,7 @@ async def apply_chunk(session: AsyncSession, lines: list[ParsedVariant], first_l
     ]
     await repository.replace_fitments(session, written, fitments)
     changes = [VariantChange(row["vehicle_variant_id"], row["version"]) for row in split.written]
-    # Next step: bucket membership and `fitment.*` events for `changes` go here, in this transaction.
+    # Next step: bucket memberships and one variant event per written row go here, in this transaction.
     return ChunkOutcome(changes, split.created, split.unchanged, errors)
 
 

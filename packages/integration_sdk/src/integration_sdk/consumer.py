@@ -109,8 +109,35 @@ def _is_infrastructure_outage(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | OSError)
 
 
-class Consumer:
+class ChannelConsumer:
+    """Consumes one queue on a channel of its own (restored, with its consumer, after a reconnect)."""
+
+    queue: str
+    prefetch: int
+    publisher_confirms = False  # on where the consumer publishes (retries, dead letters)
+    _channel: AbstractChannel | None = None
+
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        """Open the channel with its prefetch and start consuming."""
+        self._channel = await connection.channel(publisher_confirms=self.publisher_confirms)
+        await self._channel.set_qos(prefetch_count=self.prefetch)
+        queue = await self._channel.get_queue(self.queue, ensure=True)
+        await queue.consume(self.on_message)
+
+    async def stop(self) -> None:
+        """Close the channel: unacked deliveries return to the queue."""
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        """Handle one delivery."""
+        raise NotImplementedError
+
+
+class Consumer(ChannelConsumer):
     """Consumes one work queue of an island with inbox, retry tiers and DLQ."""
+
+    publisher_confirms = True
 
     def __init__(
         self,
@@ -132,22 +159,10 @@ class Consumer:
         self.sessions = sessions
         self.outbox = outbox
         self.max_attempts = max_attempts or settings.max_attempts
-        self._channel: AbstractChannel | None = None
+        self.prefetch = settings.broker_prefetch
         # Prefetch keeps deliveries ready; the pool bounds how many transactions run at once, so a
         # delivery never times out waiting for a connection (which would wrongly spend an attempt).
         self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
-
-    async def start(self, connection: AbstractRobustConnection) -> None:
-        """Open a channel with confirms and prefetch, and start consuming (restored on reconnect)."""
-        self._channel = await connection.channel(publisher_confirms=True)
-        await self._channel.set_qos(prefetch_count=self.settings.broker_prefetch)
-        queue = await self._channel.get_queue(self.queue, ensure=True)
-        await queue.consume(self.on_message)
-
-    async def stop(self) -> None:
-        """Close the channel: unacked deliveries return to the queue."""
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Apply one delivery (see the module docstring)."""

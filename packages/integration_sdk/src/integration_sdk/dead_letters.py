@@ -20,13 +20,13 @@ from typing import Any
 
 import aio_pika
 import sqlalchemy as sa
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from foundation.settings import ServiceSettings
 from integration_sdk import metrics
-from integration_sdk.consumer import ENQUEUED_AT, RETRY_HEADERS, header_text
+from integration_sdk.consumer import ENQUEUED_AT, RETRY_HEADERS, ChannelConsumer, header_text
 from integration_sdk.outbox import DEAD_LETTER, utcnow
 from integration_sdk.topology import DLQ, queue_name
 
@@ -52,26 +52,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class DeadLetterArchiver:
+class DeadLetterArchiver(ChannelConsumer):
     """Consumes ``<island>.dlq`` into the ``dead_letter`` table."""
+
+    prefetch = 100
 
     def __init__(self, settings: ServiceSettings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
         self.queue = queue_name(settings.island, DLQ, settings.broker_namespace)
-        self._channel: AbstractChannel | None = None
-
-    async def start(self, connection: AbstractRobustConnection) -> None:
-        """Consume the DLQ."""
-        self._channel = await connection.channel()
-        await self._channel.set_qos(prefetch_count=100)
-        queue = await self._channel.get_queue(self.queue, ensure=True)
-        await queue.consume(self.on_message)
-
-    async def stop(self) -> None:
-        """Close the channel."""
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         """Archive one dead letter (idempotent on its dead-letter id), then ack."""

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
+import sentry_sdk
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from asgi_correlation_id import correlation_id as correlation_id_var
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -180,22 +181,31 @@ class Consumer(ChannelConsumer):
             return
         token = correlation_id_var.set(envelope.correlation_id)
         try:
-            try:
-                async with self._slots:
-                    applied = await self._apply(envelope)
-            except Exception as exc:
-                await self._handle_failure(message, envelope, exc, attempt)
-                return
-            await message.ack()
-            outcome = "applied" if applied else "duplicate"
-            if applied:
-                metrics.DELIVERY_ATTEMPTS.labels(self.island, self.queue_label).observe(attempt)
-            else:
-                metrics.DUPLICATES_SUPPRESSED.labels(self.island, self.name).inc()
-            metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, message_type, outcome).inc()
-            metrics.ENQUEUE_TO_ACK.labels(self.island, self.queue_label).observe(max(time.time() - enqueued_at, 0))
+            with sentry_sdk.isolation_scope() as scope:  # errors of this delivery carry its flow's ids
+                scope.set_tag("correlation_id", envelope.correlation_id)
+                scope.set_tag("causation_id", envelope.causation_id or "-")
+                scope.set_tag("message_type", envelope.message_type)
+                await self._handle(message, envelope, attempt, enqueued_at)
         finally:
             correlation_id_var.reset(token)
+
+    async def _handle(
+        self, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, enqueued_at: float
+    ) -> None:
+        try:
+            async with self._slots:
+                applied = await self._apply(envelope)
+        except Exception as exc:
+            await self._handle_failure(message, envelope, exc, attempt)
+            return
+        await message.ack()
+        if applied:
+            metrics.DELIVERY_ATTEMPTS.labels(self.island, self.queue_label).observe(attempt)
+        else:
+            metrics.DUPLICATES_SUPPRESSED.labels(self.island, self.name).inc()
+        outcome = "applied" if applied else "duplicate"
+        metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, envelope.message_type, outcome).inc()
+        metrics.ENQUEUE_TO_ACK.labels(self.island, self.queue_label).observe(max(time.time() - enqueued_at, 0))
 
     async def _apply(self, envelope: Envelope) -> bool:
         """Apply in one transaction; a deadlock victim is retried at once (twice) before requeueing."""

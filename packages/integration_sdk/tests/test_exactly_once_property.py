@@ -1,0 +1,88 @@
+"""Property: any interleaving of duplicate and reordered deliveries, applied through the inbox and the
+version guard on the real database, ends in the state of applying each event once in version order."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts import Envelope, StockAvailabilityChanged
+from foundation.db import Database
+from foundation.settings import ServiceSettings
+from integration_sdk.consumer import Consumer, MessageContext
+from integration_sdk.outbox import Outbox
+from integration_sdk.topology import BULK
+from integration_sdk.versioning import newer_than_applied
+
+ARTICLES = ("A", "B", "C")
+
+
+async def apply_all(settings: ServiceSettings, deliveries: list[Envelope]) -> tuple[dict[str, tuple[int, int]], int]:
+    """Deliver in the given order through the consumer's transaction path; (state, applications)."""
+    db = Database.from_settings(settings)
+    applications = 0
+
+    async def handler(event: StockAvailabilityChanged, context: MessageContext) -> None:
+        nonlocal applications
+        applications += 1
+        if await newer_than_applied(context.session, "property", event.article_number, event.version):
+            await context.session.execute(
+                sa.text("INSERT INTO property_state VALUES (:a, :q, :v) "
+                        "ON DUPLICATE KEY UPDATE qty = VALUES(qty), version = VALUES(version)"),
+                {"a": event.article_number, "q": event.sellable_qty, "v": event.version},
+            )  # fmt: skip
+
+    consumer = Consumer(settings=settings, queue_class=BULK, handlers={"stock.availability.changed": handler},
+                        sessions=db.sessions, outbox=Outbox(settings), name="property")  # fmt: skip
+    try:
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS property_state (article_number VARCHAR(50) "
+                                       "PRIMARY KEY, qty INT NOT NULL, version BIGINT NOT NULL)"))  # fmt: skip
+            for table in ("property_state", "inbox_message", "applied_version"):
+                await conn.execute(sa.text(f"DELETE FROM {table}"))
+        # Concurrency as the consumer has it: deliveries of one batch run at the same time.
+        for start in range(0, len(deliveries), 4):
+            await asyncio.gather(*(consumer._apply(envelope) for envelope in deliveries[start : start + 4]))
+        async with db.reader.connect() as conn:
+            rows = await conn.execute(sa.text("SELECT article_number, qty, version FROM property_state"))
+            return {row[0]: (row[1], row[2]) for row in rows}, applications
+    finally:
+        await db.dispose()
+
+
+events = st.lists(st.tuples(st.sampled_from(ARTICLES), st.integers(1, 6)), min_size=1, max_size=12, unique=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=events, data=st.data())
+def test_any_interleaving_equals_each_event_once_in_version_order(
+    migrated_islands: dict[str, ServiceSettings], history: list[tuple[str, int]], data: st.DataObject
+) -> None:
+    settings_ = migrated_islands["webshop"]
+    envelopes = [
+        Envelope.wrap(
+            StockAvailabilityChanged(
+                article_number=article,
+                sellable_qty=version * 10,
+                best_price=Decimal("1.00"),
+                next_delivery_date=None,
+                source_batch_id="p",
+                version=version,
+            ),
+            produced_by="stock-import",
+            correlation_id="property",
+        )  # fmt: skip
+        for article, version in history
+    ]
+    duplicates = data.draw(st.lists(st.sampled_from(envelopes), max_size=10))
+    deliveries = data.draw(st.permutations(envelopes + duplicates))
+    state, applications = asyncio.run(apply_all(settings_, deliveries))
+    expected = {}
+    for article, version in sorted(history, key=lambda item: item[1]):
+        expected[article] = (version * 10, version)
+    assert state == expected
+    assert applications == len(envelopes)  # every duplicate suppressed by the inbox

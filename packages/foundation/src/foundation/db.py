@@ -9,6 +9,7 @@ and the connection it ran on is discarded rather than returned to the pool.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,19 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from foundation.settings import ServiceSettings
+
+
+class _ExpectedServerNotes(logging.Filter):
+    """Drop the server notes our own idempotent DDL causes (the driver logs every note as a warning)."""
+
+    EXPECTED = ("database exists", "Name 'alembic_version_pkc' ignored for PRIMARY key")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(note in message for note in self.EXPECTED)
+
+
+logging.getLogger("asyncmy").addFilter(_ExpectedServerNotes())
 
 # MariaDB: 1969 = max_statement_time exceeded; 3024 = MySQL's MAX_EXECUTION_TIME exceeded.
 STATEMENT_TIMEOUT_ERRORS = {1969, 3024}

@@ -239,14 +239,15 @@ async def commit_to_applied(
 
     consumer = Consumer(settings=settings, queue_class=BULK, handlers={"stock.availability.changed": handler},
                         sessions=db.sessions, outbox=outbox)  # fmt: skip
-    original_apply_once = consumer._apply_once
+    original_apply_batch = consumer.apply_batch
 
-    async def timed_apply(envelope: Envelope) -> bool:
-        applied = await original_apply_once(envelope)  # returns after the handler's commit
-        latencies.append(time.time() - envelope.occurred_at.timestamp())
-        return applied
+    async def timed_apply(envelopes: list[Envelope]) -> list[bool | Exception]:
+        outcomes = await original_apply_batch(envelopes)  # returns after the batch's commit
+        committed = time.time()
+        latencies.extend(committed - envelope.occurred_at.timestamp() for envelope in envelopes)
+        return outcomes
 
-    consumer._apply_once = timed_apply  # type: ignore[method-assign]
+    consumer.apply_batch = timed_apply  # type: ignore[method-assign]
     await consumer.start(broker.connection)
     relay = OutboxRelay(settings, db.writer, broker, outbox, redis)
     relay_task = asyncio.create_task(relay.run())

@@ -22,13 +22,13 @@ ARTICLES = ("A", "B", "C")
 
 
 async def apply_all(settings: ServiceSettings, deliveries: list[Envelope]) -> tuple[dict[str, tuple[int, int]], int]:
-    """Deliver in the given order through the consumer's transaction path; (state, applications)."""
+    """Deliver in the given order through the consumer's transaction path; (state, committed effects)."""
     db = Database.from_settings(settings)
-    applications = 0
 
     async def handler(event: StockAvailabilityChanged, context: MessageContext) -> None:
-        nonlocal applications
-        applications += 1
+        # An effect counts once committed (a batch a deadlock rolled back and ran again leaves none).
+        await context.session.execute(sa.text("INSERT INTO property_effect (idempotency_key) VALUES (:k)"),
+                                      {"k": context.envelope.idempotency_key})  # fmt: skip
         if await newer_than_applied(context.session, "property", event.article_number, event.version):
             await context.session.execute(
                 sa.text("INSERT INTO property_state VALUES (:a, :q, :v) "
@@ -42,14 +42,22 @@ async def apply_all(settings: ServiceSettings, deliveries: list[Envelope]) -> tu
         async with db.writer.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS property_state (article_number VARCHAR(50) "
                                        "PRIMARY KEY, qty INT NOT NULL, version BIGINT NOT NULL)"))  # fmt: skip
-            for table in ("property_state", "inbox_message", "applied_version"):
+            await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS property_effect (id BIGINT AUTO_INCREMENT "
+                                       "PRIMARY KEY, idempotency_key VARCHAR(200) NOT NULL)"))  # fmt: skip
+            for table in ("property_state", "property_effect", "inbox_message", "applied_version"):
                 await conn.execute(sa.text(f"DELETE FROM {table}"))
-        # Concurrency as the consumer has it: deliveries of one batch run at the same time.
-        for start in range(0, len(deliveries), 4):
-            await asyncio.gather(*(consumer._apply(envelope) for envelope in deliveries[start : start + 4]))
+        # As the consumer runs them: batches (duplicates may share one), two batches at the same time.
+        batches = [deliveries[start : start + 3] for start in range(0, len(deliveries), 3)]
+        for start in range(0, len(batches), 2):
+            for outcomes in await asyncio.gather(*(consumer.apply_batch(b) for b in batches[start : start + 2])):
+                assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
         async with db.reader.connect() as conn:
             rows = await conn.execute(sa.text("SELECT article_number, qty, version FROM property_state"))
-            return {row[0]: (row[1], row[2]) for row in rows}, applications
+            effects = await conn.scalar(sa.text("SELECT COUNT(DISTINCT idempotency_key) = COUNT(*) AND 1 "
+                                                "FROM property_effect"))  # fmt: skip
+            count = await conn.scalar(sa.text("SELECT COUNT(*) FROM property_effect"))
+            assert effects == 1, "an idempotency key was applied twice"
+            return {row[0]: (row[1], row[2]) for row in rows}, int(count or 0)
     finally:
         await db.dispose()
 
@@ -80,9 +88,9 @@ def test_any_interleaving_equals_each_event_once_in_version_order(
     ]
     duplicates = data.draw(st.lists(st.sampled_from(envelopes), max_size=10))
     deliveries = data.draw(st.permutations(envelopes + duplicates))
-    state, applications = asyncio.run(apply_all(settings_, deliveries))
+    state, effects = asyncio.run(apply_all(settings_, deliveries))
     expected = {}
     for article, version in sorted(history, key=lambda item: item[1]):
         expected[article] = (version * 10, version)
     assert state == expected
-    assert applications == len(envelopes)  # every duplicate suppressed by the inbox
+    assert effects == len(envelopes)  # every duplicate suppressed by the inbox

@@ -40,6 +40,7 @@ class ServiceSettings(BaseSettings):
     # Prefix for exchange and queue names: lets test runs share one broker without colliding.
     broker_namespace: str = ""
     broker_prefetch: int = 200
+    consumer_batch_max: int = 100  # deliveries applied in one transaction (one commit per batch)
     # Messaging: retry tiers (seconds) and attempts before the DLQ; outbox relay and retention.
     retry_tiers_s: tuple[float, ...] = (15.0, 60.0, 300.0, 900.0, 1800.0)
     max_attempts: int = 5

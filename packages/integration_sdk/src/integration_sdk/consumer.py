@@ -3,16 +3,19 @@
 For each delivery:
 
 1. The envelope is parsed; a contract error (bad payload, unknown type or major version) is permanent.
-2. One DB transaction first inserts (consumer, idempotency key) into the inbox. If the key is there
-   already, the delivery is a duplicate: acked, counted, not applied. Otherwise the handler runs in the
-   same transaction (it only flushes; events it emits go to the outbox in that transaction).
-3. The message is acked only after the commit. A crash before the ack means a redelivery, which the
-   inbox turns into a counted duplicate.
-4. A failure rolls the transaction back. Transient errors go to the next retry tier (a static queue
-   whose TTL dead-letters back onto the work queue) with the attempt history in the headers, then the
-   delivery is acked; after ``max_attempts`` or on a permanent error the original body and headers go
-   to the island's DLQ with the error and the history. The database or broker being unreachable is
-   neither: the delivery is requeued after a pause, without spending an attempt.
+2. Deliveries that are ready are applied in batches (up to ``consumer_batch_max``) in one DB
+   transaction, each inside its own SAVEPOINT: insert (consumer, idempotency key) into the inbox and,
+   unless the key was there already (a duplicate: acked, counted, not applied), run the handler (which
+   only flushes; events it emits go to the outbox in that transaction). One commit (one log flush) per
+   batch instead of one per message; a failing handler undoes only its own savepoint.
+3. Every delivery of a batch is acked only after that commit. A crash before the ack means a
+   redelivery, which the inbox turns into a counted duplicate.
+4. A failed handler's delivery is handled on its own (its savepoint was rolled back). Transient
+   errors go to the next retry tier (a static queue whose TTL dead-letters back onto the work queue)
+   with the attempt history in the headers, then the delivery is acked; after ``max_attempts`` or on a
+   permanent error the original body and headers go to the island's DLQ with the error and the history.
+   The database or broker being unreachable, or the batch's transaction dying (deadlock), is neither:
+   the batch is run again at once (twice), then requeued after a pause, without spending an attempt.
 """
 
 from __future__ import annotations
@@ -79,6 +82,16 @@ class MessageContext:
 Handler = Callable[[Any, MessageContext], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A parsed delivery waiting for its batch."""
+
+    message: AbstractIncomingMessage
+    envelope: Envelope
+    attempt: int
+    enqueued_at: float
+
+
 def header_text(headers: Mapping[str, Any], name: str, default: str = "") -> str:
     """A header as text (AMQP may hand strings back as bytes)."""
     value = headers.get(name, default)
@@ -92,7 +105,9 @@ def attempt_history(headers: Mapping[str, Any]) -> list[dict[str, Any]]:
     return history
 
 
-DEADLOCK_CODES = {1205, 1213}  # lock wait timeout, deadlock: the transaction can simply run again
+# Lock wait timeout, deadlock, and "savepoint does not exist": InnoDB rolled the whole transaction back
+# (a deadlock inside a batch surfaces as the failed rollback to the savepoint). Running again is safe.
+DEADLOCK_CODES = {1205, 1213, 1305}
 # can't connect, server gone away, lost connection, connection killed
 CONNECTION_CODES = {2002, 2003, 2006, 2013, 1927}
 
@@ -161,83 +176,126 @@ class Consumer(ChannelConsumer):
         self.outbox = outbox
         self.max_attempts = max_attempts or settings.max_attempts
         self.prefetch = settings.broker_prefetch
+        self.batch_max = max(1, settings.consumer_batch_max)
         # Prefetch keeps deliveries ready; the pool bounds how many transactions run at once, so a
         # delivery never times out waiting for a connection (which would wrongly spend an attempt).
         self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
+        self._max_drainers = max(1, settings.db_pool_size)
+        self._pending: list[Delivery] = []
+        self._drainers = 0
+        self._drain_tasks: set[asyncio.Task[None]] = set()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        """Apply one delivery (see the module docstring)."""
+        """Queue one delivery for the next batch (see the module docstring)."""
         started = time.time()
         headers = dict(message.headers or {})
         attempt = int(header_text(headers, ATTEMPT, "1"))
         enqueued_at = float(header_text(headers, ENQUEUED_AT, str(started)))
         metrics.QUEUE_WAIT.labels(self.island, self.queue_label).observe(max(started - enqueued_at, 0))
-        message_type = message.type or "unknown"
         try:
             envelope = Envelope.from_bytes(message.body)
-            message_type = envelope.message_type
         except ContractError as exc:
-            await self._dead_letter(message, exc, attempt, scope_id="unparseable", message_type=message_type)
+            await self._dead_letter(
+                message, exc, attempt, scope_id="unparseable", message_type=message.type or "unknown"
+            )
             return
-        token = correlation_id_var.set(envelope.correlation_id)
+        self._pending.append(Delivery(message, envelope, attempt, enqueued_at))
+        if self._drainers == 0 or (len(self._pending) >= self.batch_max and self._drainers < self._max_drainers):
+            self._drainers += 1
+            task = asyncio.create_task(self._drain(), name=f"{self.queue_label}-drain")
+            self._drain_tasks.add(task)
+            task.add_done_callback(self._drain_tasks.discard)
+
+    async def stop(self) -> None:
+        """Let batches in flight commit and ack (bounded), then close the channel."""
+        if self._drain_tasks:
+            await asyncio.wait(self._drain_tasks, timeout=self.settings.shutdown_timeout_s)
+        await super().stop()
+
+    async def _drain(self) -> None:
+        """Apply pending deliveries batch by batch until none are left."""
         try:
-            with sentry_sdk.isolation_scope() as scope:  # errors of this delivery carry its flow's ids
-                scope.set_tag("correlation_id", envelope.correlation_id)
-                scope.set_tag("causation_id", envelope.causation_id or "-")
-                scope.set_tag("message_type", envelope.message_type)
-                await self._handle(message, envelope, attempt, enqueued_at)
+            while self._pending:
+                batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
+                try:
+                    outcomes = await self.apply_batch([delivery.envelope for delivery in batch])
+                except Exception as exc:  # the transaction itself failed: nothing of the batch was committed
+                    await asyncio.gather(*(self._handle_failure(d.message, d.envelope, exc, d.attempt) for d in batch))
+                    continue
+                for delivery, outcome in zip(batch, outcomes, strict=True):
+                    if isinstance(outcome, Exception):
+                        await self._handle_failure(delivery.message, delivery.envelope, outcome, delivery.attempt)
+                    else:
+                        await self._acked(delivery, outcome)
         finally:
-            correlation_id_var.reset(token)
+            self._drainers -= 1
 
-    async def _handle(
-        self, message: AbstractIncomingMessage, envelope: Envelope, attempt: int, enqueued_at: float
-    ) -> None:
-        try:
-            async with self._slots:
-                applied = await self._apply(envelope)
-        except Exception as exc:
-            await self._handle_failure(message, envelope, exc, attempt)
-            return
-        await message.ack()
-        if applied:
-            metrics.DELIVERY_ATTEMPTS.labels(self.island, self.queue_label).observe(attempt)
-        else:
-            metrics.DUPLICATES_SUPPRESSED.labels(self.island, self.name).inc()
-        outcome = "applied" if applied else "duplicate"
-        metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, envelope.message_type, outcome).inc()
-        metrics.ENQUEUE_TO_ACK.labels(self.island, self.queue_label).observe(max(time.time() - enqueued_at, 0))
+    async def apply_batch(self, envelopes: list[Envelope]) -> list[bool | Exception]:
+        """Apply envelopes in one transaction; per envelope True, False (duplicate) or its handler's error.
 
-    async def _apply(self, envelope: Envelope) -> bool:
-        """Apply in one transaction; a deadlock victim is retried at once (twice) before requeueing."""
+        Each envelope runs inside its own SAVEPOINT, so a failing handler undoes only its own work and
+        every handler runs once per attempt. A deadlock or lost connection ends the whole transaction:
+        the batch is retried at once (twice), then the error is raised for all of it.
+        """
         for attempt in range(3):
             try:
-                return await self._apply_once(envelope)
+                async with self._slots, self.sessions() as session, session.begin():
+                    outcomes: list[bool | Exception] = []
+                    for envelope in envelopes:
+                        try:
+                            async with session.begin_nested():
+                                outcomes.append(await self._claim_and_run(session, envelope))
+                        except Exception as exc:
+                            if _is_infrastructure_outage(exc):
+                                raise
+                            outcomes.append(exc)
+                    return outcomes
             except OperationalError as exc:
                 if attempt == 2 or _mysql_code(exc) not in DEADLOCK_CODES:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _apply_once(self, envelope: Envelope) -> bool:
+    async def _acked(self, delivery: Delivery, applied: bool) -> None:
+        await delivery.message.ack()
+        if applied:
+            metrics.DELIVERY_ATTEMPTS.labels(self.island, self.queue_label).observe(delivery.attempt)
+        else:
+            metrics.DUPLICATES_SUPPRESSED.labels(self.island, self.name).inc()
+        outcome = "applied" if applied else "duplicate"
+        message_type = delivery.envelope.message_type
+        metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, message_type, outcome).inc()
+        waited = max(time.time() - delivery.enqueued_at, 0)
+        metrics.ENQUEUE_TO_ACK.labels(self.island, self.queue_label).observe(waited)
+
+    async def _claim_and_run(self, session: AsyncSession, envelope: Envelope) -> bool:
+        """Claim the idempotency key in the inbox and run the handler; False for a duplicate."""
         started = time.perf_counter()
-        async with self.sessions() as session, session.begin():
-            claimed = await session.execute(
-                mysql_insert(INBOX)
-                .prefix_with("IGNORE")
-                .values(
-                    consumer=self.name,
-                    idempotency_key=envelope.idempotency_key,
-                    message_id=str(envelope.message_id),
-                    message_type=envelope.message_type,
-                    received_at=utcnow(),
-                )
+        claimed = await session.execute(
+            mysql_insert(INBOX)
+            .prefix_with("IGNORE")
+            .values(
+                consumer=self.name,
+                idempotency_key=envelope.idempotency_key,
+                message_id=str(envelope.message_id),
+                message_type=envelope.message_type,
+                received_at=utcnow(),
             )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return False
-            handler = self.handlers.get(envelope.message_type)
-            if handler is None:
-                raise PermanentError(f"{self.queue_label} has no handler for {envelope.message_type!r}")
-            await handler(open_envelope(envelope), MessageContext(session, envelope, self.outbox))
+        )
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return False
+        handler = self.handlers.get(envelope.message_type)
+        if handler is None:
+            raise PermanentError(f"{self.queue_label} has no handler for {envelope.message_type!r}")
+        token = correlation_id_var.set(envelope.correlation_id)
+        try:
+            with sentry_sdk.isolation_scope() as scope:  # errors of this message carry its flow's ids
+                scope.set_tag("correlation_id", envelope.correlation_id)
+                scope.set_tag("causation_id", envelope.causation_id or "-")
+                scope.set_tag("message_type", envelope.message_type)
+                await handler(open_envelope(envelope), MessageContext(session, envelope, self.outbox))
+        finally:
+            correlation_id_var.reset(token)
         metrics.PROCESSING_TIME.labels(self.island, envelope.message_type).observe(time.perf_counter() - started)
         return True
 

@@ -22,6 +22,10 @@ catalog_article = sa.Table(
     *spec.article_spec_columns(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
+    # Copy of the article's availability (migration webshop_0003 says why), kept by the stock handler.
+    sa.Column("sellable_qty", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("best_price", MONEY, nullable=True),
+    sa.Column("next_delivery_date", sa.Date, nullable=True),
     sa.Index("idx_catalog_article_tyre_size", "width", "aspect", "rim_diameter"),
     sa.Index("idx_catalog_article_wheel_size", "pcd", "wheel_diameter"),
     sa.Index("idx_catalog_article_ean", "ean"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,30 +14,47 @@ from hypothesis import strategies as st
 from contracts import Envelope, StockAvailabilityChanged
 from foundation.db import Database
 from foundation.settings import ServiceSettings
-from integration_sdk.consumer import Consumer, MessageContext
+from integration_sdk.consumer import AnyHandler, BatchContext, Batched, Consumer, MessageContext
 from integration_sdk.outbox import Outbox
 from integration_sdk.topology import BULK
-from integration_sdk.versioning import newer_than_applied
+from integration_sdk.versioning import latest_per_aggregate, newer_than_applied, newest_applied
 
 ARTICLES = ("A", "B", "C")
 
 
-async def apply_all(settings: ServiceSettings, deliveries: list[Envelope]) -> tuple[dict[str, tuple[int, int]], int]:
+UPSERT_STATE = sa.text(
+    "INSERT INTO property_state VALUES (:a, :q, :v) "
+    "ON DUPLICATE KEY UPDATE qty = VALUES(qty), version = VALUES(version)"
+)
+RECORD_EFFECT = sa.text("INSERT INTO property_effect (idempotency_key) VALUES (:k)")
+
+
+async def batched_handler(items: list[tuple[StockAvailabilityChanged, Envelope]], context: BatchContext) -> None:
+    """The batch form: multi-row statements, newest version per article, one version check for all."""
+    await context.session.execute(RECORD_EFFECT, [{"k": envelope.idempotency_key} for _, envelope in items])
+    latest = latest_per_aggregate((event.article_number, event.version, event) for event, _ in items)
+    winners = await newest_applied(context.session, "property", {a: version for a, (version, _) in latest.items()})
+    rows = [{"a": a, "q": event.sellable_qty, "v": version} for a, (version, event) in latest.items() if a in winners]
+    if rows:
+        await context.session.execute(UPSERT_STATE, rows)
+
+
+async def apply_all(
+    settings: ServiceSettings, deliveries: list[Envelope], batched: bool
+) -> tuple[dict[str, tuple[int, int]], int]:
     """Deliver in the given order through the consumer's transaction path; (state, committed effects)."""
     db = Database.from_settings(settings)
 
     async def handler(event: StockAvailabilityChanged, context: MessageContext) -> None:
         # An effect counts once committed (a batch a deadlock rolled back and ran again leaves none).
-        await context.session.execute(sa.text("INSERT INTO property_effect (idempotency_key) VALUES (:k)"),
-                                      {"k": context.envelope.idempotency_key})  # fmt: skip
+        await context.session.execute(RECORD_EFFECT, {"k": context.envelope.idempotency_key})
         if await newer_than_applied(context.session, "property", event.article_number, event.version):
             await context.session.execute(
-                sa.text("INSERT INTO property_state VALUES (:a, :q, :v) "
-                        "ON DUPLICATE KEY UPDATE qty = VALUES(qty), version = VALUES(version)"),
-                {"a": event.article_number, "q": event.sellable_qty, "v": event.version},
-            )  # fmt: skip
+                UPSERT_STATE, {"a": event.article_number, "q": event.sellable_qty, "v": event.version}
+            )
 
-    consumer = Consumer(settings=settings, queue_class=BULK, handlers={"stock.availability.changed": handler},
+    chosen: AnyHandler = Batched(batched_handler) if batched else handler
+    consumer = Consumer(settings=settings, queue_class=BULK, handlers={"stock.availability.changed": chosen},
                         sessions=db.sessions, outbox=Outbox(settings), name="property")  # fmt: skip
     try:
         async with db.writer.begin() as conn:
@@ -65,10 +83,11 @@ async def apply_all(settings: ServiceSettings, deliveries: list[Envelope]) -> tu
 events = st.lists(st.tuples(st.sampled_from(ARTICLES), st.integers(1, 6)), min_size=1, max_size=12, unique=True)
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["per-message", "batched"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=events, data=st.data())
 def test_any_interleaving_equals_each_event_once_in_version_order(
-    migrated_islands: dict[str, ServiceSettings], history: list[tuple[str, int]], data: st.DataObject
+    migrated_islands: dict[str, ServiceSettings], batched: bool, history: list[tuple[str, int]], data: st.DataObject
 ) -> None:
     settings_ = migrated_islands["webshop"]
     envelopes = [
@@ -88,7 +107,7 @@ def test_any_interleaving_equals_each_event_once_in_version_order(
     ]
     duplicates = data.draw(st.lists(st.sampled_from(envelopes), max_size=10))
     deliveries = data.draw(st.permutations(envelopes + duplicates))
-    state, effects = asyncio.run(apply_all(settings_, deliveries))
+    state, effects = asyncio.run(apply_all(settings_, deliveries, batched))
     expected = {}
     for article, version in sorted(history, key=lambda item: item[1]):
         expected[article] = (version * 10, version)

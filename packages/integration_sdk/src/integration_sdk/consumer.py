@@ -4,10 +4,13 @@ For each delivery:
 
 1. The envelope is parsed; a contract error (bad payload, unknown type or major version) is permanent.
 2. Deliveries that are ready are applied in batches (up to ``consumer_batch_max``) in one DB
-   transaction, each inside its own SAVEPOINT: insert (consumer, idempotency key) into the inbox and,
-   unless the key was there already (a duplicate: acked, counted, not applied), run the handler (which
-   only flushes; events it emits go to the outbox in that transaction). One commit (one log flush) per
-   batch instead of one per message; a failing handler undoes only its own savepoint.
+   transaction. One multi-row ``INSERT IGNORE ... RETURNING`` claims the (consumer, idempotency key)
+   pairs in the inbox: a key that was there already is a duplicate (acked, counted, not applied).
+   Claimed messages run through their handlers, each in a SAVEPOINT, so a failing one undoes only its
+   own work (and its inbox claim is released before the commit). A ``Batched`` handler gets all the
+   batch's messages of its type at once, for multi-row statements; if it fails, its messages are run
+   one by one to find the bad one. One commit (one log flush) per batch instead of one per message;
+   handlers only flush, and events they emit go to the outbox in the same transaction.
 3. Every delivery of a batch is acked only after that commit. A crash before the ack means a
    redelivery, which the inbox turns into a counted duplicate.
 4. A failed handler's delivery is handled on its own (its savepoint was rolled back). Transient
@@ -27,12 +30,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
 import sentry_sdk
+import sqlalchemy as sa
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from asgi_correlation_id import correlation_id as correlation_id_var
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -61,25 +65,55 @@ RETRY_HEADERS = (
 )  # fmt: skip
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
 @dataclass(frozen=True)
-class MessageContext:
-    """What a handler gets beside the event: its transaction and the envelope it came in."""
+class BatchContext:
+    """What a batch handler gets: the batch's transaction, and a way to act after its commit."""
 
     session: AsyncSession
-    envelope: Envelope
     outbox: Outbox
+    after_commit_callbacks: list[AfterCommit] = field(default_factory=list)
 
-    async def publish(self, event: Any) -> Envelope:
-        """Emit a follow-up event in this transaction, caused by the message being handled."""
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` once the transaction committed (e.g. invalidate a cache); never on rollback."""
+        self.after_commit_callbacks.append(callback)
+
+    async def publish(self, event: Any, cause: Envelope) -> Envelope:
+        """Emit a follow-up event in this transaction, caused by the message ``cause``."""
         return await self.outbox.add(
-            self.session,
-            event,
-            causation_id=str(self.envelope.message_id),
-            correlation_id=self.envelope.correlation_id,
+            self.session, event, causation_id=str(cause.message_id), correlation_id=cause.correlation_id
         )
 
 
+@dataclass(frozen=True)
+class MessageContext(BatchContext):
+    """What a handler gets beside the event: its transaction and the envelope it came in."""
+
+    envelope: Envelope = field(kw_only=True)
+
+    async def publish(self, event: Any, cause: Envelope | None = None) -> Envelope:
+        """Emit a follow-up event in this transaction, caused by the message being handled."""
+        return await super().publish(event, cause or self.envelope)
+
+
 Handler = Callable[[Any, MessageContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler for many messages of one type at once: ``apply(items, ctx)``, items = (event, envelope).
+
+    For projections: one multi-row statement per batch instead of a few statements per message. It
+    must give the same result as applying the items one by one, in any grouping (a failing batch is
+    rerun item by item to isolate the bad message).
+    """
+
+    apply: Callable[[list[tuple[Any, Envelope]], BatchContext], Awaitable[None]]
+
+
+AnyHandler = Handler | Batched
 
 
 @dataclass(frozen=True)
@@ -160,7 +194,7 @@ class Consumer(ChannelConsumer):
         *,
         settings: ServiceSettings,
         queue_class: str,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, AnyHandler],
         sessions: async_sessionmaker[AsyncSession],
         outbox: Outbox,
         max_attempts: int | None = None,
@@ -233,28 +267,126 @@ class Consumer(ChannelConsumer):
     async def apply_batch(self, envelopes: list[Envelope]) -> list[bool | Exception]:
         """Apply envelopes in one transaction; per envelope True, False (duplicate) or its handler's error.
 
-        Each envelope runs inside its own SAVEPOINT, so a failing handler undoes only its own work and
-        every handler runs once per attempt. A deadlock or lost connection ends the whole transaction:
-        the batch is retried at once (twice), then the error is raised for all of it.
+        A deadlock or lost connection ends the whole transaction: the batch is retried at once (twice),
+        then the error is raised for all of it. After-commit callbacks of applied messages run last.
         """
         for attempt in range(3):
             try:
-                async with self._slots, self.sessions() as session, session.begin():
-                    outcomes: list[bool | Exception] = []
-                    for envelope in envelopes:
-                        try:
-                            async with session.begin_nested():
-                                outcomes.append(await self._claim_and_run(session, envelope))
-                        except Exception as exc:
-                            if _is_infrastructure_outage(exc):
-                                raise
-                            outcomes.append(exc)
-                    return outcomes
+                async with self._slots, self.sessions() as session:
+                    async with session.begin():
+                        outcomes, callbacks = await self._apply_in(session, envelopes)
+                for callback in callbacks:
+                    try:
+                        await callback()
+                    except Exception:  # the data is committed; a failed side effect must not undo the ack
+                        log.exception("%s: after-commit callback failed", self.queue_label)
+                return outcomes
             except OperationalError as exc:
                 if attempt == 2 or _mysql_code(exc) not in DEADLOCK_CODES:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    async def _apply_in(
+        self, session: AsyncSession, envelopes: list[Envelope]
+    ) -> tuple[list[bool | Exception], list[AfterCommit]]:
+        outcomes: list[bool | Exception] = [False] * len(envelopes)
+        callbacks: list[AfterCommit] = []
+        claimed = await self._claim(session, envelopes)
+        batched: dict[str, list[int]] = {}
+        for index in claimed:
+            envelope = envelopes[index]
+            handler = self.handlers.get(envelope.message_type)
+            if handler is None:
+                outcomes[index] = PermanentError(f"{self.queue_label} has no handler for {envelope.message_type!r}")
+            elif isinstance(handler, Batched):
+                batched.setdefault(envelope.message_type, []).append(index)
+            else:
+                outcomes[index] = await self._run_one(session, envelope, handler, callbacks)
+        for message_type, indexes in batched.items():
+            handler = self.handlers[message_type]
+            assert isinstance(handler, Batched)
+            group = [envelopes[index] for index in indexes]
+            results = await self._run_batched(session, group, handler, callbacks)
+            for index, result in zip(indexes, results, strict=True):
+                outcomes[index] = result
+        failed = [envelopes[i].idempotency_key for i in claimed if isinstance(outcomes[i], Exception)]
+        if failed:  # release the claims, so the retry of these messages is not taken for a duplicate
+            await session.execute(
+                sa.delete(INBOX).where(INBOX.c.consumer == self.name, INBOX.c.idempotency_key.in_(failed))
+            )
+        return outcomes, callbacks
+
+    async def _claim(self, session: AsyncSession, envelopes: list[Envelope]) -> list[int]:
+        """Claim the batch's idempotency keys in the inbox; the indexes of the envelopes to apply."""
+        first: dict[str, int] = {}
+        for index, envelope in enumerate(envelopes):
+            first.setdefault(envelope.idempotency_key, index)  # a key twice in one batch: a duplicate
+        now = utcnow()
+        rows = [
+            {"consumer": self.name, "idempotency_key": key, "message_id": str(envelopes[index].message_id),
+             "message_type": envelopes[index].message_type, "received_at": now}
+            for key, index in first.items()
+        ]  # fmt: skip
+        # Keys already in the inbox (committed, or held by a concurrent batch until it commits) are
+        # ignored and not returned: one round trip claims the whole batch.
+        claimed = await session.execute(
+            mysql_insert(INBOX).prefix_with("IGNORE").values(rows).returning(INBOX.c.idempotency_key)
+        )
+        keys = set(claimed.scalars())
+        return [index for key, index in first.items() if key in keys]
+
+    async def _run_one(
+        self, session: AsyncSession, envelope: Envelope, handler: AnyHandler, callbacks: list[AfterCommit]
+    ) -> bool | Exception:
+        """Run one message's handler in a savepoint: True, or the error it raised (infrastructure errors propagate)."""
+        started = time.perf_counter()
+        token = correlation_id_var.set(envelope.correlation_id)
+        pending: list[AfterCommit] = []
+        try:
+            with sentry_sdk.isolation_scope() as scope:  # errors of this message carry its flow's ids
+                scope.set_tag("correlation_id", envelope.correlation_id)
+                scope.set_tag("causation_id", envelope.causation_id or "-")
+                scope.set_tag("message_type", envelope.message_type)
+                async with session.begin_nested():
+                    event = open_envelope(envelope)
+                    if isinstance(handler, Batched):
+                        await handler.apply([(event, envelope)], BatchContext(session, self.outbox, pending))
+                    else:
+                        await handler(event, MessageContext(session, self.outbox, pending, envelope=envelope))
+        except Exception as exc:
+            if _is_infrastructure_outage(exc):
+                raise
+            return exc
+        finally:
+            correlation_id_var.reset(token)
+        callbacks.extend(pending)
+        metrics.PROCESSING_TIME.labels(self.island, envelope.message_type).observe(time.perf_counter() - started)
+        return True
+
+    async def _run_batched(
+        self, session: AsyncSession, group: list[Envelope], handler: Batched, callbacks: list[AfterCommit]
+    ) -> list[bool | Exception]:
+        """All of one type in one call; if that fails, one by one, so only the bad message fails."""
+        if len(group) == 1:
+            return [await self._run_one(session, group[0], handler, callbacks)]
+        started = time.perf_counter()
+        pending: list[AfterCommit] = []
+        try:
+            async with session.begin_nested():
+                items = [(open_envelope(envelope), envelope) for envelope in group]
+                await handler.apply(items, BatchContext(session, self.outbox, pending))
+        except Exception as exc:
+            if _is_infrastructure_outage(exc):
+                raise
+            log.info("%s: batch of %d %s failed (%s); isolating", self.queue_label, len(group),
+                     group[0].message_type, exc)  # fmt: skip
+            return [await self._run_one(session, envelope, handler, callbacks) for envelope in group]
+        callbacks.extend(pending)
+        share = (time.perf_counter() - started) / len(group)
+        for envelope in group:
+            metrics.PROCESSING_TIME.labels(self.island, envelope.message_type).observe(share)
+        return [True] * len(group)
 
     async def _acked(self, delivery: Delivery, applied: bool) -> None:
         await delivery.message.ack()
@@ -267,37 +399,6 @@ class Consumer(ChannelConsumer):
         metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, message_type, outcome).inc()
         waited = max(time.time() - delivery.enqueued_at, 0)
         metrics.ENQUEUE_TO_ACK.labels(self.island, self.queue_label).observe(waited)
-
-    async def _claim_and_run(self, session: AsyncSession, envelope: Envelope) -> bool:
-        """Claim the idempotency key in the inbox and run the handler; False for a duplicate."""
-        started = time.perf_counter()
-        claimed = await session.execute(
-            mysql_insert(INBOX)
-            .prefix_with("IGNORE")
-            .values(
-                consumer=self.name,
-                idempotency_key=envelope.idempotency_key,
-                message_id=str(envelope.message_id),
-                message_type=envelope.message_type,
-                received_at=utcnow(),
-            )
-        )
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            return False
-        handler = self.handlers.get(envelope.message_type)
-        if handler is None:
-            raise PermanentError(f"{self.queue_label} has no handler for {envelope.message_type!r}")
-        token = correlation_id_var.set(envelope.correlation_id)
-        try:
-            with sentry_sdk.isolation_scope() as scope:  # errors of this message carry its flow's ids
-                scope.set_tag("correlation_id", envelope.correlation_id)
-                scope.set_tag("causation_id", envelope.causation_id or "-")
-                scope.set_tag("message_type", envelope.message_type)
-                await handler(open_envelope(envelope), MessageContext(session, envelope, self.outbox))
-        finally:
-            correlation_id_var.reset(token)
-        metrics.PROCESSING_TIME.labels(self.island, envelope.message_type).observe(time.perf_counter() - started)
-        return True
 
     async def _handle_failure(
         self, message: AbstractIncomingMessage, envelope: Envelope, exc: Exception, attempt: int

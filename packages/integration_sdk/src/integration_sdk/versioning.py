@@ -8,11 +8,16 @@ the applied one. Two concurrent deliveries of one aggregate serialise on that ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integration_sdk.outbox import APPLIED_VERSION, utcnow
+
+T = TypeVar("T")
 
 
 async def newer_than_applied(session: AsyncSession, stream: str, aggregate_id: str, version: int) -> bool:
@@ -38,3 +43,43 @@ async def newer_than_applied(session: AsyncSession, stream: str, aggregate_id: s
     )
     # Equal means this version won (a repeat of the same version is stopped earlier, by the inbox).
     return stored == version
+
+
+async def newest_applied(session: AsyncSession, stream: str, versions: Mapping[str, int]) -> set[str]:
+    """Batch form of ``newer_than_applied``: the aggregate ids whose given version is now the applied one.
+
+    Two statements for the whole batch. Rows are written in key order, so concurrent batches lock
+    ``applied_version`` rows in the same order and do not deadlock each other.
+    """
+    if not versions:
+        return set()
+    now = utcnow()
+    ordered = sorted(versions.items())
+    statement = mysql_insert(APPLIED_VERSION).values(
+        [{"stream": stream, "aggregate_id": aggregate_id, "version": version, "applied_at": now}
+         for aggregate_id, version in ordered]
+    )  # fmt: skip
+    await session.execute(
+        statement.on_duplicate_key_update(
+            version=sa.func.greatest(APPLIED_VERSION.c.version, statement.inserted.version),
+            applied_at=sa.case(
+                (statement.inserted.version > APPLIED_VERSION.c.version, statement.inserted.applied_at),
+                else_=APPLIED_VERSION.c.applied_at,
+            ),
+        )
+    )
+    stored = await session.execute(
+        sa.select(APPLIED_VERSION.c.aggregate_id, APPLIED_VERSION.c.version).where(
+            APPLIED_VERSION.c.stream == stream, APPLIED_VERSION.c.aggregate_id.in_(list(versions))
+        )
+    )
+    return {aggregate_id for aggregate_id, version in stored if versions.get(aggregate_id) == version}
+
+
+def latest_per_aggregate(items: Iterable[tuple[str, int, T]]) -> dict[str, tuple[int, T]]:
+    """Of several (aggregate id, version, item) in one batch, the newest per aggregate (the rest is superseded)."""
+    latest: dict[str, tuple[int, T]] = {}
+    for aggregate_id, version, item in items:
+        if aggregate_id not in latest or version > latest[aggregate_id][0]:
+            latest[aggregate_id] = (version, item)
+    return latest

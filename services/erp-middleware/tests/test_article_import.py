@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from erp_middleware.articles.models import COLUMNS
-from erp_middleware.articles.service import import_article_export
+from erp_middleware.articles.service import ArticleImportResult, ImportKind, import_article_export
+from erp_middleware.settings import ErpMiddlewareSettings
 from erp_middleware.tables import article, article_import, article_import_error
 from foundation.bulk import FileFormatError, LockBusyError, named_lock
 from foundation.db import Database
 from foundation.settings import ServiceSettings
+from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.generator import generate
 from integration_sdk.testing import truncate_tables
 
@@ -65,6 +67,19 @@ async def db(migrated_islands: dict[str, ServiceSettings]) -> AsyncIterator[Data
     await database.dispose()
 
 
+async def run_import(db: Database, path: Path, kind: ImportKind = "full", **options: Any) -> ArticleImportResult:
+    return await import_article_export(db, path, kind, outbox=Outbox(ErpMiddlewareSettings()), **options)
+
+
+async def outbox_versions(db: Database) -> list[tuple[str, int]]:
+    """(article, version) of every catalogue event in the outbox, in insertion order."""
+    async with db.reader.connect() as conn:
+        rows = await conn.execute(
+            select(OUTBOX.c.aggregate_id, OUTBOX.c.aggregate_version, OUTBOX.c.message_type).order_by(OUTBOX.c.id)
+        )
+        return [(number, version) for number, version, kind in rows if kind == "catalog.article.upserted"]
+
+
 async def stored_versions(db: Database) -> dict[str, int]:
     async with db.reader.connect() as conn:
         return dict((await conn.execute(select(article.c.article_number, article.c.version))).all())
@@ -73,7 +88,7 @@ async def stored_versions(db: Database) -> dict[str, int]:
 async def test_full_import_loads_every_type_and_records_the_import(db: Database, tmp_path: Path) -> None:
     path = write_export(tmp_path / "articles_full.csv", catalogue(6))
 
-    result = await import_article_export(db, path, "full")
+    result = await run_import(db, path, "full")
 
     assert (result.status, result.rows_total, result.rows_ok, result.rows_rejected) == ("succeeded", 6, 6, 0)
     assert result.rows_changed == result.rows_created == 6
@@ -108,7 +123,7 @@ async def test_malformed_rows_are_reported_by_line_and_field_and_the_rest_applie
         {**rows[0]},  # line 10: the same article number as line 2
         {**TYRE, "article_number": "EAN-TAKEN", "ean": rows[1]["ean"]},  # line 11
     ]
-    result = await import_article_export(db, write_export(tmp_path / "a.csv", rows))
+    result = await run_import(db, write_export(tmp_path / "a.csv", rows))
 
     reported = {(error.line_no, error.field): error for error in result.errors}
     assert set(reported) == {
@@ -135,12 +150,12 @@ async def test_malformed_rows_are_reported_by_line_and_field_and_the_rest_applie
 
 async def test_reimporting_the_same_file_changes_nothing(db: Database, tmp_path: Path) -> None:
     path = write_export(tmp_path / "a.csv", catalogue(9))
-    await import_article_export(db, path, chunk_size=4)
+    await run_import(db, path, chunk_size=4)
     before = await stored_versions(db)
     async with db.reader.connect() as conn:
         updated_before = (await conn.execute(select(func.max(article.c.updated_at)))).scalar_one()
 
-    again = await import_article_export(db, path, chunk_size=4)
+    again = await run_import(db, path, chunk_size=4)
 
     assert (again.rows_changed, again.rows_unchanged, again.changes) == (0, 9, [])
     assert await stored_versions(db) == before == dict.fromkeys(before, 1)
@@ -150,7 +165,7 @@ async def test_reimporting_the_same_file_changes_nothing(db: Database, tmp_path:
 
 async def test_delta_bumps_exactly_the_changed_articles_and_adds_new_ones(db: Database, tmp_path: Path) -> None:
     rows = catalogue(6)
-    await import_article_export(db, write_export(tmp_path / "full.csv", rows))
+    await run_import(db, write_export(tmp_path / "full.csv", rows))
     delta = [
         {**rows[0], "list_price": "89.90"},  # changed
         {**rows[1], "list_price": "512"},  # the same price, written differently: unchanged
@@ -158,7 +173,7 @@ async def test_delta_bumps_exactly_the_changed_articles_and_adds_new_ones(db: Da
         {**TYRE, "article_number": "NEW-1", "ean": ean("540000000001")},  # new
     ]
 
-    result = await import_article_export(db, write_export(tmp_path / "delta.csv", delta), "delta")
+    result = await run_import(db, write_export(tmp_path / "delta.csv", delta), "delta")
 
     assert [(c.article_number, c.version) for c in result.changes] == [("A00000", 2), ("A00002", 2), ("NEW-1", 1)]
     assert (result.rows_created, result.rows_unchanged) == (1, 1)
@@ -171,12 +186,12 @@ async def test_delta_bumps_exactly_the_changed_articles_and_adds_new_ones(db: Da
 
 
 async def test_wrong_header_fails_the_import_and_changes_nothing(db: Database, tmp_path: Path) -> None:
-    await import_article_export(db, write_export(tmp_path / "full.csv", catalogue(3)))
+    await run_import(db, write_export(tmp_path / "full.csv", catalogue(3)))
     header = [name if name != "list_price" else "price" for name in COLUMNS]
     bad = write_export(tmp_path / "bad.csv", [{**row, "price": "1.00"} for row in catalogue(3)], header)
 
     with pytest.raises(FileFormatError, match=r"wrong header \(missing: list_price; unknown: price\)"):
-        await import_article_export(db, bad)
+        await run_import(db, bad)
 
     assert await stored_versions(db) == {"A00000": 1, "A00001": 1, "A00002": 1}
     async with db.reader.connect() as conn:
@@ -188,7 +203,7 @@ async def test_wrong_header_fails_the_import_and_changes_nothing(db: Database, t
 async def test_a_second_import_is_refused_while_one_runs(db: Database, tmp_path: Path) -> None:
     async with db.writer.connect() as conn, named_lock(conn, "article_import"):
         with pytest.raises(LockBusyError, match="article_import"):
-            await import_article_export(db, write_export(tmp_path / "a.csv", catalogue(1)))
+            await run_import(db, write_export(tmp_path / "a.csv", catalogue(1)))
     assert await stored_versions(db) == {}
 
 
@@ -208,13 +223,13 @@ DAMAGED_FIELD = {
 
 async def test_generated_export_and_delta(db: Database, generated: tuple[Path, dict[str, Any]]) -> None:
     folder, manifest = generated
-    full = await import_article_export(db, folder / "erp" / "articles_full.csv", "full")
+    full = await run_import(db, folder / "erp" / "articles_full.csv", "full")
     articles = manifest["counts"]["articles"]
     assert (full.rows_ok, full.rows_rejected, full.rows_changed) == (articles, 0, articles)
     before = await stored_versions(db)
 
     delta_path = folder / "erp" / "articles_delta_001.csv"
-    delta = await import_article_export(db, delta_path, "delta")
+    delta = await run_import(db, delta_path, "delta")
 
     expected = manifest["counts"]["erp_delta"]
     malformed = {line for lines in expected["malformed_lines"].values() for line in lines}
@@ -228,6 +243,11 @@ async def test_generated_export_and_delta(db: Database, generated: tuple[Path, d
     assert {number: after[number] for number in numbers} == {n: before.get(n, 0) + 1 for n in numbers}
     assert {n: v for n, v in after.items() if n not in numbers} == {n: v for n, v in before.items() if n not in numbers}
 
-    again = await import_article_export(db, delta_path, "delta")
+    # Exactly one catalogue event per written version, in the outbox of the same transactions.
+    events = await outbox_versions(db)
+    assert sorted(events) == sorted([(n, 1) for n in before] + [(n, after[n]) for n in numbers])
+
+    again = await run_import(db, delta_path, "delta")
     assert (again.rows_changed, again.rows_rejected) == (0, len(malformed))
     assert await stored_versions(db) == after
+    assert await outbox_versions(db) == events  # an unchanged re-import emits nothing

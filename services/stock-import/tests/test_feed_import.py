@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +14,17 @@ import sqlalchemy as sa
 
 from foundation.db import Database
 from foundation.settings import ServiceSettings
+from integration_sdk.outbox import Outbox
 from integration_sdk.partners.generator import generate
 from integration_sdk.testing import truncate_tables
-from stock_import.imports.service import UnknownSupplier, import_feed, register_suppliers
+from stock_import.imports.service import (
+    FeedKind,
+    FeedSource,
+    ImportResult,
+    UnknownSupplier,
+    import_feed,
+    register_suppliers,
+)
 from stock_import.tables import import_batch, import_row_error, known_article, supplier_offer
 
 
@@ -34,6 +42,20 @@ async def db(migrated_islands: dict[str, ServiceSettings], data_set: tuple[Path,
     await register_suppliers(database, data_set[0] / "suppliers" / "suppliers.json")
     yield database
     await database.dispose()
+
+
+RunFeed = Callable[..., Awaitable[ImportResult]]
+
+
+@pytest.fixture
+def run_feed(db: Database, migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> RunFeed:
+    """Receive and import a feed at once (no queue), with its events into the outbox."""
+    outbox = Outbox(migrated_islands["stock-import"])
+
+    async def run(supplier_id: str, path: Path, kind: FeedKind = "full", source: FeedSource = "seed") -> ImportResult:
+        return await import_feed(db, outbox, tmp_path / "store", supplier_id, path, kind, source)
+
+    return run
 
 
 def feed_of(folder: Path, manifest: dict[str, Any], supplier_id: str) -> Path:
@@ -58,11 +80,13 @@ async def offers(db: Database, supplier_id: str) -> dict[str, tuple[int, Decimal
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
-async def test_every_feed_imports_and_reports_exactly_its_malformed_rows(db: Database, data_set: Any) -> None:
+async def test_every_feed_imports_and_reports_exactly_its_malformed_rows(
+    db: Database, run_feed: RunFeed, data_set: Any
+) -> None:
     folder, manifest = data_set
     await replicate_catalogue(db, folder)
     for supplier_id, feed in manifest["counts"]["feeds"].items():
-        result = await import_feed(db, supplier_id, folder / feed["file"], "full", "seed")
+        result = await run_feed(supplier_id, folder / feed["file"], "full", "seed")
         expected_rows = sorted(row for rows in feed["malformed_rows"].values() for row in rows)
         assert result.status == "succeeded", result.error
         assert result.rows_total == feed["rows"]
@@ -81,7 +105,7 @@ async def test_every_feed_imports_and_reports_exactly_its_malformed_rows(db: Dat
     assert statuses == {"succeeded"}
 
 
-async def test_formats_parse_to_the_same_typed_values(db: Database, tmp_path: Path) -> None:
+async def test_formats_parse_to_the_same_typed_values(db: Database, run_feed: RunFeed, tmp_path: Path) -> None:
     """One offer written in each supplier style lands identically (decimal comma, prefix, dates, slices)."""
     feeds = {
         "SUP-001": "Artikelnummer;Lieferanten-Nr;Bestand;Preis;Liefertermin\r\nAT-TY0000001;X1;12;89,95;02.12.2026\r\n",
@@ -95,20 +119,22 @@ async def test_formats_parse_to_the_same_typed_values(db: Database, tmp_path: Pa
     for supplier_id, text in feeds.items():
         path = tmp_path / f"{supplier_id}.feed"
         path.write_bytes(text.encode("cp1252" if supplier_id == "SUP-001" else "utf-8"))
-        result = await import_feed(db, supplier_id, path, "delta")
+        result = await run_feed(supplier_id, path, "delta")
         assert (result.status, result.rows_ok, result.errors) == ("succeeded", 1, []), supplier_id
         assert await offers(db, supplier_id) == {"TY0000001": (12, Decimal("89.95"), date(2026, 12, 2))}, supplier_id
 
 
-async def test_full_feed_replaces_and_delta_touches_only_its_rows(db: Database, data_set: Any, tmp_path: Path) -> None:
+async def test_full_feed_replaces_and_delta_touches_only_its_rows(
+    db: Database, run_feed: RunFeed, data_set: Any, tmp_path: Path
+) -> None:
     folder, manifest = data_set
     feed = feed_of(folder, manifest, "SUP-002")  # English CSV
-    first = await import_feed(db, "SUP-002", feed, "full")
+    first = await run_feed("SUP-002", feed, "full")
     before = await offers(db, "SUP-002")
     lines = feed.read_text(encoding="utf-8").splitlines(keepends=True)
     kept = tmp_path / "kept.csv"
     kept.write_text("".join(lines[:11]), encoding="utf-8")  # header + 10 rows
-    second = await import_feed(db, "SUP-002", kept, "full")
+    second = await run_feed("SUP-002", kept, "full")
     after = await offers(db, "SUP-002")
     listed = {line.split(",")[-1].strip() for line in lines[1:11]}
     assert second.rows_total == 10
@@ -120,38 +146,40 @@ async def test_full_feed_replaces_and_delta_touches_only_its_rows(db: Database, 
     delta = tmp_path / "delta.csv"
     number = sorted(before)[-1]
     delta.write_text(f"sku,stock,net_price,eta,item_code\r\nX9,77,10.00,,{number}\r\n", encoding="utf-8")
-    correction = await import_feed(db, "SUP-002", delta, "delta")
+    correction = await run_feed("SUP-002", delta, "delta")
     corrected = await offers(db, "SUP-002")
     assert correction.offers_changed == 1
     assert corrected[number] == (77, Decimal("10.00"), None)
     assert {n: v for n, v in corrected.items() if n != number} == {n: v for n, v in after.items() if n != number}
 
 
-async def test_unchanged_reimport_changes_nothing(db: Database, data_set: Any) -> None:
+async def test_unchanged_reimport_changes_nothing(db: Database, run_feed: RunFeed, data_set: Any) -> None:
     folder, manifest = data_set
     feed = feed_of(folder, manifest, "SUP-003")  # XML
-    first = await import_feed(db, "SUP-003", feed, "full")
-    again = await import_feed(db, "SUP-003", feed, "full")
+    first = await run_feed("SUP-003", feed, "full")
+    again = await run_feed("SUP-003", feed, "full")
     assert first.offers_changed > 0
     assert again.offers_changed == 0
     assert again.rows_ok == first.rows_ok
 
 
-async def test_broken_files_fail_the_batch_and_change_nothing(db: Database, data_set: Any, tmp_path: Path) -> None:
+async def test_broken_files_fail_the_batch_and_change_nothing(
+    db: Database, run_feed: RunFeed, data_set: Any, tmp_path: Path
+) -> None:
     folder, manifest = data_set
-    await import_feed(db, "SUP-003", feed_of(folder, manifest, "SUP-003"), "full")
+    await run_feed("SUP-003", feed_of(folder, manifest, "SUP-003"), "full")
     before = await offers(db, "SUP-003")
     truncated = tmp_path / "cut.xml"
     xml = feed_of(folder, manifest, "SUP-003").read_text(encoding="utf-8")
     truncated.write_text(xml[: len(xml) // 2], encoding="utf-8")  # cut off halfway through a record
-    broken = await import_feed(db, "SUP-003", truncated, "full")
+    broken = await run_feed("SUP-003", truncated, "full")
     assert broken.status == "failed"
     assert "broken XML" in (broken.error or "")
     assert await offers(db, "SUP-003") == before
 
     wrong_header = tmp_path / "header.csv"
     wrong_header.write_text("sku,qty,net_price,eta,item_code\r\nX,1,1.00,,TY0000001\r\n", encoding="utf-8")
-    failed = await import_feed(db, "SUP-002", wrong_header, "full")
+    failed = await run_feed("SUP-002", wrong_header, "full")
     assert failed.status == "failed"
     assert "stock" in (failed.error or "")
     async with db.reader.connect() as conn:
@@ -160,4 +188,4 @@ async def test_broken_files_fail_the_batch_and_change_nothing(db: Database, data
     assert recorded.status == "failed"
     assert "header lacks" in recorded.error
     with pytest.raises(UnknownSupplier):
-        await import_feed(db, "SUP-999", wrong_header)
+        await run_feed("SUP-999", wrong_header)

@@ -20,7 +20,7 @@ from contracts.registry import (
     open_envelope,
     register,
 )
-from contracts.stock import StockAvailabilityChanged
+from contracts.stock import CorrectionFeedReceived, FeedReceived, FullFeedReceived, StockAvailabilityChanged
 
 __all__ = [
     "REGISTRY",
@@ -41,6 +41,9 @@ __all__ = [
     "PlatformOrderImported",
     "PlatformTrackingPushRequested",
     "StockAvailabilityChanged",
+    "FeedReceived",
+    "FullFeedReceived",
+    "CorrectionFeedReceived",
     "UnknownContractVersion",
     "UnknownMessageType",
     "VehicleVariantUpserted",

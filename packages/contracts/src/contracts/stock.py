@@ -38,3 +38,42 @@ class StockAvailabilityChanged(Contract):
     def aggregate_version(self) -> int:
         """The stock aggregate's version."""
         return self.version
+
+
+class FeedReceived(Contract):
+    """A supplier feed was received and stored as an import batch; stock-import's worker imports it.
+
+    Full feeds and corrections are two message types, so they route to two queues: a round of 50 full
+    feeds on ``stock-import.bulk`` never delays a correction on ``stock-import.high-priority``.
+    """
+
+    batch_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """The import batch (status ``queued``) holding the stored file."""
+    supplier_id: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    """Supplier whose feed it is."""
+    file_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    """Name of the stored feed file."""
+
+    def aggregate_id(self) -> str:
+        """The import batch."""
+        return self.batch_id
+
+    def aggregate_version(self) -> int:
+        """A batch is received once."""
+        return 1
+
+
+@register
+class FullFeedReceived(FeedReceived):
+    """A full feed: it replaces the supplier's offers (articles it does not list go to zero)."""
+
+    message_type: ClassVar[str] = "stock.feed.full-received"
+    schema_version: ClassVar[str] = "1.0"
+
+
+@register
+class CorrectionFeedReceived(FeedReceived):
+    """A delta/correction feed: it updates only the offers it lists."""
+
+    message_type: ClassVar[str] = "stock.feed.correction-received"
+    schema_version: ClassVar[str] = "1.0"

@@ -22,9 +22,9 @@ from foundation.settings import ServiceSettings
 
 
 class _ExpectedServerNotes(logging.Filter):
-    """Drop the server notes our own idempotent DDL causes (the driver logs every note as a warning)."""
+    """Drop the server notes our idempotent DDL and ``INSERT IGNORE`` cause (the driver logs each as a warning)."""
 
-    EXPECTED = ("database exists", "Name 'alembic_version_pkc' ignored for PRIMARY key")
+    EXPECTED = ("database exists", "Name 'alembic_version_pkc' ignored for PRIMARY key", "Duplicate entry")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -29,6 +29,7 @@ import logging
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ import sentry_sdk
 import sqlalchemy as sa
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from asgi_correlation_id import correlation_id as correlation_id_var
+from redis.asyncio import Redis
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -75,6 +77,7 @@ class BatchContext:
     session: AsyncSession
     outbox: Outbox
     after_commit_callbacks: list[AfterCommit] = field(default_factory=list)
+    redis: Redis | None = None  # the island's Redis (caches to invalidate after commit)
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` once the transaction committed (e.g. invalidate a cache); never on rollback."""
@@ -113,7 +116,20 @@ class Batched:
     apply: Callable[[list[tuple[Any, Envelope]], BatchContext], Awaitable[None]]
 
 
-AnyHandler = Handler | Batched
+@dataclass(frozen=True)
+class Exclusive:
+    """A handler whose message gets a transaction of its own (long work, e.g. importing a 40k-row feed).
+
+    Batching it with other messages would hold their locks and acks for as long as it runs.
+    """
+
+    handler: Handler
+
+    async def __call__(self, event: Any, context: MessageContext) -> None:
+        await self.handler(event, context)
+
+
+AnyHandler = Handler | Batched | Exclusive
 
 
 @dataclass(frozen=True)
@@ -199,8 +215,10 @@ class Consumer(ChannelConsumer):
         outbox: Outbox,
         max_attempts: int | None = None,
         name: str | None = None,
+        redis: Redis | None = None,
     ) -> None:
         self.settings = settings
+        self.redis = redis
         self.island = settings.island
         self.queue = queue_name(settings.island, queue_class, settings.broker_namespace)
         self.queue_label = f"{settings.island}.{queue_class}"
@@ -215,7 +233,7 @@ class Consumer(ChannelConsumer):
         # delivery never times out waiting for a connection (which would wrongly spend an attempt).
         self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
         self._max_drainers = max(1, settings.db_pool_size)
-        self._pending: list[Delivery] = []
+        self._pending: deque[Delivery] = deque()
         self._drainers = 0
         self._drain_tasks: set[asyncio.Task[None]] = set()
 
@@ -249,8 +267,7 @@ class Consumer(ChannelConsumer):
     async def _drain(self) -> None:
         """Apply pending deliveries batch by batch until none are left."""
         try:
-            while self._pending:
-                batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
+            while batch := self._next_batch():
                 try:
                     outcomes = await self.apply_batch([delivery.envelope for delivery in batch])
                 except Exception as exc:  # the transaction itself failed: nothing of the batch was committed
@@ -263,6 +280,18 @@ class Consumer(ChannelConsumer):
                         await self._acked(delivery, outcome)
         finally:
             self._drainers -= 1
+
+    def _next_batch(self) -> list[Delivery]:
+        """Up to ``batch_max`` pending deliveries; a message of an ``Exclusive`` handler goes alone."""
+        batch: list[Delivery] = []
+        while self._pending and len(batch) < self.batch_max:
+            exclusive = isinstance(self.handlers.get(self._pending[0].envelope.message_type), Exclusive)
+            if exclusive and batch:
+                break
+            batch.append(self._pending.popleft())
+            if exclusive:
+                break
+        return batch
 
     async def apply_batch(self, envelopes: list[Envelope]) -> list[bool | Exception]:
         """Apply envelopes in one transaction; per envelope True, False (duplicate) or its handler's error.
@@ -351,9 +380,13 @@ class Consumer(ChannelConsumer):
                 async with session.begin_nested():
                     event = open_envelope(envelope)
                     if isinstance(handler, Batched):
-                        await handler.apply([(event, envelope)], BatchContext(session, self.outbox, pending))
+                        await handler.apply(
+                            [(event, envelope)], BatchContext(session, self.outbox, pending, self.redis)
+                        )
                     else:
-                        await handler(event, MessageContext(session, self.outbox, pending, envelope=envelope))
+                        await handler(
+                            event, MessageContext(session, self.outbox, pending, self.redis, envelope=envelope)
+                        )
         except Exception as exc:
             if _is_infrastructure_outage(exc):
                 raise
@@ -375,7 +408,7 @@ class Consumer(ChannelConsumer):
         try:
             async with session.begin_nested():
                 items = [(open_envelope(envelope), envelope) for envelope in group]
-                await handler.apply(items, BatchContext(session, self.outbox, pending))
+                await handler.apply(items, BatchContext(session, self.outbox, pending, self.redis))
         except Exception as exc:
             if _is_infrastructure_outage(exc):
                 raise

@@ -40,3 +40,7 @@ DUPLICATES_SUPPRESSED = Counter(
     "duplicates_suppressed_total", "Deliveries whose idempotency key was already applied.", ["island", "consumer"]
 )
 DLQ_DEPTH = Gauge("dlq_archived_dead_letters", "Dead letters archived and not yet replayed.", ["island"])
+PROJECTION_FRESHNESS = Histogram(
+    "projection_freshness_seconds", "Source change (event occurred-at) to projection commit, by projection.",
+    ["island", "projection"], buckets=LAG_BUCKETS,
+)  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -78,22 +79,48 @@ class Outbox:
         await self.add_envelope(session, envelope)
         return envelope
 
+    async def add_many(
+        self,
+        session: AsyncSession,
+        events: Sequence[Any],
+        *,
+        causation_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> list[Envelope]:
+        """Record many events of one flow (a bulk import's chunk) with one multi-row insert."""
+        correlation_id = correlation_id or correlation_id_var.get() or uuid4().hex
+        envelopes = [
+            Envelope.wrap(event, produced_by=self.settings.island, correlation_id=correlation_id,
+                          causation_id=causation_id)
+            for event in events
+        ]  # fmt: skip
+        await self.add_envelopes(session, envelopes)
+        return envelopes
+
     async def add_envelope(self, session: AsyncSession, envelope: Envelope) -> None:
         """Record a ready-made envelope (replays, forwarding)."""
+        await self.add_envelopes(session, [envelope])
+
+    async def add_envelopes(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        """Record ready-made envelopes in the session's transaction, in order."""
+        if not envelopes:
+            return
         now = utcnow()
-        await session.execute(
-            OUTBOX.insert().values(
-                message_id=str(envelope.message_id),
-                message_type=envelope.message_type,
-                aggregate_id=envelope.aggregate_id,
-                aggregate_version=envelope.aggregate_version,
-                partition_no=partition_of(envelope.aggregate_id),
-                body=envelope.to_bytes(),
-                status=OUTBOX_PENDING,
-                available_at=now,
-                created_at=now,
-            )
-        )
+        rows = [
+            {
+                "message_id": str(envelope.message_id),
+                "message_type": envelope.message_type,
+                "aggregate_id": envelope.aggregate_id,
+                "aggregate_version": envelope.aggregate_version,
+                "partition_no": partition_of(envelope.aggregate_id),
+                "body": envelope.to_bytes(),
+                "status": OUTBOX_PENDING,
+                "available_at": now,
+                "created_at": now,
+            }
+            for envelope in envelopes
+        ]
+        await session.execute(OUTBOX.insert().values(rows))
         self._wake_after_commit(session)
 
     def _wake_after_commit(self, session: AsyncSession) -> None:

@@ -21,7 +21,7 @@ from fastapi import Depends, FastAPI, Request
 from foundation.app import LifespanHook
 from foundation.db import Database
 from integration_sdk.broker import BrokerResource
-from integration_sdk.consumer import Consumer, Handler
+from integration_sdk.consumer import AnyHandler, Consumer
 from integration_sdk.dead_letters import DeadLetterArchiver
 from integration_sdk.outbox import Outbox
 from integration_sdk.relay import OutboxRelay
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class MessagingSpec:
     """An island's handlers per work queue class, by message type (bindings: ``topology.SUBSCRIPTIONS``)."""
 
-    handlers: Mapping[str, Mapping[str, Handler]] = field(default_factory=dict)
+    handlers: Mapping[str, Mapping[str, AnyHandler]] = field(default_factory=dict)
     max_attempts: int | None = None
 
 
@@ -97,6 +97,7 @@ def messaging_hook(spec: MessagingSpec) -> LifespanHook:
                 sessions=db.sessions,
                 outbox=outbox,
                 max_attempts=spec.max_attempts,
+                redis=resources["redis"].redis,
             )  # fmt: skip
             for queue_class, handlers in spec.handlers.items()
         ]

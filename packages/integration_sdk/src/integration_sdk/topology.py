@@ -77,7 +77,11 @@ SUBSCRIPTIONS: dict[str, tuple[Subscription, ...]] = {
         Subscription("vehicle.variant.upserted", BULK),
         Subscription("erp.order.status-changed", HIGH_PRIORITY),
     ),
-    "stock-import": (Subscription("catalog.article.*", BULK),),
+    "stock-import": (
+        Subscription("catalog.article.*", BULK),
+        Subscription("stock.feed.full-received", BULK),
+        Subscription("stock.feed.correction-received", HIGH_PRIORITY),
+    ),
     "vehicle-data": (Subscription("catalog.article.*", BULK),),
     "platform-export": (
         Subscription("catalog.article.*", BULK),

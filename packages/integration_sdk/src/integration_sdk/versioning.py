@@ -8,16 +8,18 @@ the applied one. Two concurrent deliveries of one aggregate serialise on that ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.envelope import Envelope
 from integration_sdk.outbox import APPLIED_VERSION, utcnow
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 
 async def newer_than_applied(session: AsyncSession, stream: str, aggregate_id: str, version: int) -> bool:
@@ -83,3 +85,14 @@ def latest_per_aggregate(items: Iterable[tuple[str, int, T]]) -> dict[str, tuple
         if aggregate_id not in latest or version > latest[aggregate_id][0]:
             latest[aggregate_id] = (version, item)
     return latest
+
+
+async def newest_events(session: AsyncSession, stream: str, items: Sequence[tuple[E, Envelope]]) -> list[E]:
+    """Of a batch of events, those to apply: the newest per aggregate, if newer than what ``stream`` applied."""
+    latest = latest_per_aggregate(
+        (envelope.aggregate_id, envelope.aggregate_version, event) for event, envelope in items
+    )
+    winners = await newest_applied(
+        session, stream, {aggregate_id: version for aggregate_id, (version, _) in latest.items()}
+    )
+    return [event for aggregate_id, (_, event) in latest.items() if aggregate_id in winners]

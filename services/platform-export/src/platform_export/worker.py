@@ -12,10 +12,12 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
+from integration_sdk.topology import BULK
+from platform_export import replica
 from platform_export.settings import PlatformExportSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={})
+MESSAGING = MessagingSpec(handlers={BULK: replica.HANDLERS})
 
 
 def create_worker_app(settings: PlatformExportSettings | None = None) -> FastAPI:

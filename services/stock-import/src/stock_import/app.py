@@ -8,6 +8,7 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import outbox_hook
+from stock_import.api import router
 from stock_import.settings import StockImportSettings
 
 
@@ -20,4 +21,5 @@ def create_app(settings: StockImportSettings | None = None) -> FastAPI:
         description="Supplier feeds in, per-article availability aggregates and stock events out.",
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
+        routers=[router],
     )

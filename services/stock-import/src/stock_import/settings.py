@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
@@ -18,3 +20,14 @@ class StockImportSettings(ServiceSettings):
     http_port: int = 8002
     worker_port: int = 9002
     db_url: str = f"{LOCAL_MYSQL}/stock_import"
+
+    # Received feeds, one folder per batch; shared by the API (writes) and the workers (read): a shared
+    # volume when they run on different hosts.
+    feed_store_dir: Path = Path("var/stock-import/feeds")
+    # Suppliers (or an SFTP server) drop files into <dir>/<supplier_id>/full/ or .../delta/.
+    feed_drop_dir: Path = Path("var/stock-import/drop")
+    drop_poll_interval_s: float = 2.0
+    # Bearer token of operators and supplier integrations for uploads and batch reports. The default
+    # only suits a local run: set a real one everywhere else.
+    operator_token: SecretStr = SecretStr("local-operator-token")
+    max_upload_bytes: int = 200 * 1024 * 1024

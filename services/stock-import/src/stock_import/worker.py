@@ -12,10 +12,16 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
+from integration_sdk.topology import BULK, HIGH_PRIORITY
+from stock_import import catalogue
+from stock_import.imports import handlers as feeds
+from stock_import.imports.drop_folder import drop_folder_hook
 from stock_import.settings import StockImportSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={})
+MESSAGING = MessagingSpec(
+    handlers={BULK: {**catalogue.HANDLERS, **feeds.HANDLERS[BULK]}, HIGH_PRIORITY: feeds.HANDLERS[HIGH_PRIORITY]}
+)
 
 
 def create_worker_app(settings: StockImportSettings | None = None) -> FastAPI:
@@ -25,5 +31,5 @@ def create_worker_app(settings: StockImportSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion stock-import worker",
         resources=[*default_resources(settings), BrokerResource(settings)],
-        hooks=[messaging_hook(MESSAGING)],
+        hooks=[messaging_hook(MESSAGING), drop_folder_hook()],
     )

@@ -12,10 +12,12 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
+from integration_sdk.topology import BULK
+from vehicle_data import product_specs
 from vehicle_data.settings import VehicleDataSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={})
+MESSAGING = MessagingSpec(handlers={BULK: product_specs.HANDLERS})
 
 
 def create_worker_app(settings: VehicleDataSettings | None = None) -> FastAPI:

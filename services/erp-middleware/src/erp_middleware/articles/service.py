@@ -6,9 +6,9 @@ article writes, its rejected lines and the import's running counts, so a crash l
 consistent prefix applied; re-running the file then skips what was applied, because unchanged
 rows (same content hash) are never written.
 
-``apply_chunk`` is where a chunk's changes are known: the ``catalog.article.upserted`` events for
-exactly its written rows (each the article's full new state with its new ``version``) belong in the
-outbox there (``Outbox.add(session, ...)``), in the same transaction.
+``apply_chunk`` is where a chunk's changes are known: it puts one ``catalog.article.upserted`` event
+per written row (the article's full new state with its new ``version``) into the outbox, in the
+chunk's transaction, so replicas hear of exactly the articles that changed and of nothing else.
 
 Full and delta exports are applied the same way (a delta carries only new and changed articles);
 the kind is recorded on the import. A full import does not discontinue articles missing from the
@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import ArticleUpserted
 from erp_middleware.articles import repository
 from erp_middleware.articles.models import COMMON_FIELDS, SPEC_FIELDS, Article
 from erp_middleware.articles.parsing import ParsedLine, open_article_export
@@ -38,6 +39,7 @@ from foundation.bulk import (
 )
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
+from integration_sdk.outbox import Outbox
 
 ImportKind = Literal["full", "delta"]
 
@@ -98,8 +100,14 @@ def article_row(article: Article, import_id: str) -> dict[str, Any]:
     return row
 
 
+def article_upserted(row: dict[str, Any]) -> ArticleUpserted:
+    """The catalogue event of a written ``article`` row: its full state and new version."""
+    common = {name: row[name] for name in COMMON_FIELDS}
+    return ArticleUpserted.model_validate({**common, **row["specs"], "version": row["version"]})
+
+
 async def apply_chunk(
-    session: AsyncSession, import_id: str, lines: list[ParsedLine], first_line_of: dict[str, int]
+    session: AsyncSession, import_id: str, lines: list[ParsedLine], first_line_of: dict[str, int], outbox: Outbox
 ) -> ChunkOutcome:
     """Write a chunk's new and changed articles and its errors; the caller commits."""
     errors = [error for line in lines for error in line.errors]
@@ -134,7 +142,7 @@ async def apply_chunk(
             rejected.add(line_no)
     await repository.write_articles(session, written)
     await repository.record_errors(session, import_id, errors)
-    # Next step: one catalogue event per row of `written` goes into the outbox here, in this transaction.
+    await outbox.add_many(session, [article_upserted(row) for row in written], correlation_id=import_id)
     changes = [ArticleChange(row["article_number"], row["version"]) for row in written]
     created = sum(1 for change in changes if change.version == 1)
     return ChunkOutcome(changes, created, split.unchanged, len(rejected), errors)
@@ -146,6 +154,7 @@ async def import_article_export(
     kind: ImportKind = "full",
     progress: Progress = NO_PROGRESS,
     *,
+    outbox: Outbox,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> ArticleImportResult:
     """Validate and apply an ERP article export; raises ``FileFormatError`` (nothing applied) on a bad header."""
@@ -160,7 +169,7 @@ async def import_article_export(
             first_line_of: dict[str, int] = {}
             for chunk in chunked(lines, chunk_size):
                 async with db.sessions.begin() as session:
-                    outcome = await apply_chunk(session, result.import_id, chunk, first_line_of)
+                    outcome = await apply_chunk(session, result.import_id, chunk, first_line_of, outbox)
                     _add(result, len(chunk), outcome)
                     await repository.update_import(session, result.import_id, **result.counts())
                 task.advance(len(chunk))

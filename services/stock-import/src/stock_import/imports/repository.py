@@ -80,18 +80,18 @@ async def write_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, o
     )
 
 
-async def zero_offers_missing_from(conn: AsyncConnection, supplier_id: str, batch_id: str) -> int:
-    """A full feed replaces the supplier's offers: those it did not list go to zero; how many changed."""
-    result = await conn.execute(
-        supplier_offer.update()
-        .where(
-            supplier_offer.c.supplier_id == supplier_id,
-            supplier_offer.c.batch_id != batch_id,
-            supplier_offer.c.quantity != 0,
-        )  # fmt: skip
-        .values(quantity=0, batch_id=batch_id, updated_at=utc_now())
+async def zero_offers_missing_from(conn: AsyncConnection, supplier_id: str, batch_id: str) -> list[str]:
+    """A full feed replaces the supplier's offers: those it did not list go to zero; their article numbers."""
+    missing = (
+        supplier_offer.c.supplier_id == supplier_id,
+        supplier_offer.c.batch_id != batch_id,
+        supplier_offer.c.quantity != 0,
     )
-    return int(result.rowcount)
+    numbers = list(await conn.scalars(sa.select(supplier_offer.c.article_number).where(*missing).with_for_update()))
+    if numbers:
+        await conn.execute(supplier_offer.update().where(*missing).values(quantity=0, batch_id=batch_id,
+                                                                          updated_at=utc_now()))  # fmt: skip
+    return numbers
 
 
 async def write_row_errors(conn: AsyncConnection, batch_id: str, errors: Sequence[RowError]) -> None:
@@ -100,8 +100,15 @@ async def write_row_errors(conn: AsyncConnection, batch_id: str, errors: Sequenc
         await conn.execute(import_row_error.insert(), [e.as_row("row_no", batch_id=batch_id) for e in errors])
 
 
+async def batch(conn: AsyncConnection, batch_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    """A batch's row (``lock``: FOR UPDATE, so two deliveries of its command cannot both run it)."""
+    query = sa.select(import_batch).where(import_batch.c.batch_id == batch_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    return dict(row) if row else None
+
+
 async def create_batch(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    """A new batch, status ``received``."""
+    """A new batch."""
     await conn.execute(import_batch.insert().values(**values, received_at=utc_now()))
 
 

@@ -1,34 +1,49 @@
 """Importing a supplier feed: the business rules.
 
-- A batch has an id, a status (received → running → succeeded | failed), counts and a row-level error
-  report; it is recorded before the work starts, so a failed import is visible too.
-- The offers of one batch are applied all or nothing, in one transaction: a feed that turns out to be
-  unreadable halfway (broken XML, wrong encoding) changes no offer.
+- A feed arrives (HTTP upload, drop folder, seed) and is stored as a batch with status ``queued``
+  together with a ``stock.feed.*-received`` command in the outbox, in one transaction. The worker
+  imports it from the island's queue: full feeds on ``bulk``, corrections on ``high-priority``.
+- A batch has an id, a status (queued → succeeded | failed), counts and a row-level error report.
+- A batch is applied all or nothing, in one transaction with its inbox claim: offers, aggregates,
+  events, status. A feed that turns out to be unreadable halfway (broken XML, wrong encoding) changes
+  no offer and ends ``failed`` with the reason; a crash or outage mid-import leaves nothing behind
+  and the redelivered command runs the batch again.
 - Every bad row is reported (row number, field, value, reason) and skipped; the good rows apply.
 - A full feed replaces the supplier's offers: an article it no longer lists goes to quantity 0. A delta
-  (correction) feed touches only its rows.
+  (correction) feed touches only its rows. Both set values, never add, so importing the same feed
+  twice has the effect of importing it once.
 - An article number the catalogue does not know is a row error, once the catalogue replica has
   arrived (``known_article``, filled by catalogue events); before that, rows are accepted as they are.
 - Offers are written in chunks of multi-row upserts, never row by row; ``offers_changed`` counts rows
-  whose quantity, price or delivery date actually changed, so an unchanged re-import reports 0.
+  whose quantity, price or delivery date actually changed. Only their articles' aggregates are
+  recomputed, and only aggregates that changed emit ``stock.availability.changed``: an unchanged
+  re-import emits nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from contracts import CorrectionFeedReceived, FullFeedReceived
 from foundation.bulk import FileFormatError, RowError, chunked, row_errors, utc_now
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
+from integration_sdk.outbox import Outbox
 from stock_import.imports import repository
 from stock_import.imports.feeds import OfferRow, read_feed
 from stock_import.imports.mapping import FeedMapping, SupplierDefinition
+from stock_import.stock import aggregates
 
 CHUNK_ROWS = 2_000
 FeedKind = Literal["full", "delta"]
@@ -37,6 +52,14 @@ FeedSource = Literal["upload", "drop_folder", "seed"]
 
 class UnknownSupplier(LookupError):
     """No active supplier with that id is registered."""
+
+
+class EmptyFeed(ValueError):
+    """The received feed has no content."""
+
+
+class UnknownBatch(LookupError):
+    """No import batch with that id."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class ImportResult:
     offers_changed: int
     errors: list[RowError]
     error: str | None = None
+    aggregates_changed: int = 0
 
 
 async def register_suppliers(db: Database, path: Path) -> tuple[int, list[RowError]]:
@@ -75,58 +99,165 @@ def _changed(offer: OfferRow, current: repository.OfferState | None) -> bool:
     return current is None or current != (offer.quantity, offer.price, offer.delivery_date)
 
 
+def new_batch_id(supplier_id: str) -> str:
+    """``<supplier>-<UTC time>-<random>``: sortable by time, unique."""
+    return f"{supplier_id}-{utc_now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def stored_feed(store_dir: Path, batch_id: str, file_name: str) -> Path:
+    """Where a batch's feed file is kept."""
+    return store_dir / batch_id / Path(file_name).name
+
+
+async def receive_feed(
+    session: AsyncSession,
+    outbox: Outbox,
+    store_dir: Path,
+    supplier_id: str,
+    kind: FeedKind,
+    source: FeedSource,
+    file_name: str,
+    content: AsyncIterator[bytes] | Path,
+) -> str:
+    """Store a feed as a ``queued`` batch and put its import command in the outbox; the batch id.
+
+    The file is written (and fsynced) before the transaction commits; a failed write or an empty file
+    leaves nothing behind (``EmptyFeed``).
+    """
+    conn = await session.connection()
+    if await repository.supplier_mapping(conn, supplier_id) is None:
+        raise UnknownSupplier(f"no active supplier {supplier_id!r} is registered")
+    batch_id = new_batch_id(supplier_id)
+    target = stored_feed(store_dir, batch_id, file_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        size = await _write(target, content)
+        if size == 0:
+            raise EmptyFeed(f"the feed {file_name!r} is empty")
+        batch = {"batch_id": batch_id, "supplier_id": supplier_id, "kind": kind, "source": source,
+                 "file_name": target.name, "status": "queued"}  # fmt: skip
+        await repository.create_batch(conn, batch)
+    except BaseException:
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise
+    command = FullFeedReceived if kind == "full" else CorrectionFeedReceived
+    await outbox.add(session, command(batch_id=batch_id, supplier_id=supplier_id, file_name=target.name))
+    return batch_id
+
+
+async def _write(target: Path, content: AsyncIterator[bytes] | Path) -> int:
+    size = 0
+    with target.open("wb") as out:
+        if isinstance(content, Path):
+            with content.open("rb") as source_file:
+                shutil.copyfileobj(source_file, out, 1 << 20)
+        else:
+            async for block in content:
+                out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+        size = out.tell()
+    return size
+
+
+async def run_batch(
+    session: AsyncSession, outbox: Outbox, store_dir: Path, batch_id: str, progress: Progress = NO_PROGRESS
+) -> ImportResult:
+    """Import a queued batch in the caller's transaction (offers, aggregates, events, status).
+
+    A batch that already finished is reported as it stands (a redelivered command changes nothing).
+    A file-level problem marks the batch ``failed`` with the reason and applies none of its rows.
+    """
+    conn = await session.connection()
+    batch = await repository.batch(conn, batch_id, lock=True)
+    if batch is None:
+        raise UnknownBatch(f"no import batch {batch_id!r}")
+    if batch["status"] != "queued":
+        return ImportResult(batch_id, batch["status"], batch["rows_total"], batch["rows_ok"], batch["rows_rejected"],
+                            batch["offers_changed"], [], batch["error"], batch["aggregates_changed"])  # fmt: skip
+    supplier_id, kind = batch["supplier_id"], batch["kind"]
+    mapping_data = await repository.supplier_mapping(conn, supplier_id)
+    if mapping_data is None:
+        return await _fail(conn, batch_id, f"supplier {supplier_id!r} is no longer registered or active")
+    path = stored_feed(store_dir, batch_id, batch["file_name"])
+    started = utc_now()
+    try:
+        async with session.begin_nested():  # a file-level error undoes the rows applied so far
+            result = await _apply_feed(session, outbox, batch_id, supplier_id, kind, path,
+                                       FeedMapping.model_validate(mapping_data), progress)  # fmt: skip
+    except (FileFormatError, FileNotFoundError) as exc:
+        return await _fail(conn, batch_id, str(exc), started)
+    await repository.update_batch(conn, batch_id, status="succeeded", started_at=started, finished_at=utc_now(),
+                                  rows_total=result.rows_total, rows_ok=result.rows_ok,
+                                  rows_rejected=result.rows_rejected, offers_changed=result.offers_changed,
+                                  aggregates_changed=result.aggregates_changed)  # fmt: skip
+    return result
+
+
+async def _fail(conn: AsyncConnection, batch_id: str, error: str, started: datetime | None = None) -> ImportResult:
+    await repository.update_batch(conn, batch_id, status="failed", started_at=started or utc_now(),
+                                  finished_at=utc_now(), error=error)  # fmt: skip
+    return ImportResult(batch_id, "failed", 0, 0, 0, 0, [], error)
+
+
+async def _apply_feed(
+    session: AsyncSession,
+    outbox: Outbox,
+    batch_id: str,
+    supplier_id: str,
+    kind: str,
+    path: Path,
+    mapping: FeedMapping,
+    progress: Progress,
+) -> ImportResult:
+    conn = await session.connection()
+    task = progress.task(f"{supplier_id} {path.name}", total=None)
+    total = ok = 0
+    errors: list[RowError] = []
+    touched: list[str] = []  # articles whose offer of this supplier changed
+    check_known = await repository.catalogue_is_replicated(conn)
+    for chunk in chunked(read_feed(path, mapping), CHUNK_ROWS):
+        total += len(chunk)
+        offers: dict[str, OfferRow] = {}
+        for item in chunk:
+            if isinstance(item, OfferRow):
+                offers[item.article_number] = item  # a feed listing an article twice: the last row wins
+            else:
+                errors.extend(item)
+        if check_known and offers:
+            known = await repository.known_articles(conn, list(offers))
+            for number in sorted(set(offers) - known, key=lambda n: offers[n].row_no):
+                unknown = offers.pop(number)
+                errors.append(RowError(unknown.row_no, "article_number", number, "unknown article number"))
+        if offers:
+            current = await repository.current_offers(conn, supplier_id, list(offers))
+            touched.extend(number for number, offer in offers.items() if _changed(offer, current.get(number)))
+            await repository.write_offers(conn, supplier_id, batch_id, list(offers.values()))
+            ok += len(offers)
+        task.advance(len(chunk))
+    if kind == "full":
+        touched.extend(await repository.zero_offers_missing_from(conn, supplier_id, batch_id))
+    errors.sort(key=lambda e: e.line_no)
+    await repository.write_row_errors(conn, batch_id, errors)
+    events = await aggregates.recompute(conn, touched, batch_id)
+    for chunk_events in chunked(events, CHUNK_ROWS):
+        await outbox.add_many(session, chunk_events, correlation_id=batch_id)
+    rejected = len({e.line_no for e in errors})
+    return ImportResult(batch_id, "succeeded", total, ok, rejected, len(touched), errors, None, len(events))
+
+
 async def import_feed(
     db: Database,
+    outbox: Outbox,
+    store_dir: Path,
     supplier_id: str,
     path: Path,
     kind: FeedKind = "full",
-    source: FeedSource = "upload",
+    source: FeedSource = "seed",
     progress: Progress = NO_PROGRESS,
 ) -> ImportResult:
-    """Import one feed file of ``supplier_id`` as a new batch; returns its report."""
-    batch_id = f"{supplier_id}-{utc_now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
-    async with db.writer.begin() as conn:
-        mapping_data = await repository.supplier_mapping(conn, supplier_id)
-        if mapping_data is None:
-            raise UnknownSupplier(f"no active supplier {supplier_id!r} is registered")
-        await repository.create_batch(conn, {"batch_id": batch_id, "supplier_id": supplier_id, "kind": kind,
-                                             "source": source, "file_name": path.name})  # fmt: skip
-    mapping = FeedMapping.model_validate(mapping_data)
-    task = progress.task(f"{supplier_id} {path.name}", total=None)
-    total = ok = changed = 0
-    errors: list[RowError] = []
-    try:
-        async with db.writer.begin() as conn:
-            await repository.update_batch(conn, batch_id, status="running", started_at=utc_now())
-            check_known = await repository.catalogue_is_replicated(conn)
-            for chunk in chunked(read_feed(path, mapping), CHUNK_ROWS):
-                total += len(chunk)
-                offers: dict[str, OfferRow] = {}
-                for item in chunk:
-                    if isinstance(item, OfferRow):
-                        offers[item.article_number] = item  # a feed listing an article twice: the last row wins
-                    else:
-                        errors.extend(item)
-                if check_known and offers:
-                    known = await repository.known_articles(conn, list(offers))
-                    for number in sorted(set(offers) - known, key=lambda n: offers[n].row_no):
-                        unknown = offers.pop(number)
-                        errors.append(RowError(unknown.row_no, "article_number", number, "unknown article number"))
-                if offers:
-                    current = await repository.current_offers(conn, supplier_id, list(offers))
-                    changed += sum(_changed(offer, current.get(number)) for number, offer in offers.items())
-                    await repository.write_offers(conn, supplier_id, batch_id, list(offers.values()))
-                    ok += len(offers)
-                task.advance(len(chunk))
-            if kind == "full":
-                changed += await repository.zero_offers_missing_from(conn, supplier_id, batch_id)
-            errors.sort(key=lambda e: e.line_no)
-            await repository.write_row_errors(conn, batch_id, errors)
-            rejected = len({e.line_no for e in errors})
-            await repository.update_batch(conn, batch_id, status="succeeded", finished_at=utc_now(), rows_total=total,
-                                          rows_ok=ok, rows_rejected=rejected, offers_changed=changed)  # fmt: skip
-    except FileFormatError as exc:
-        async with db.writer.begin() as conn:
-            await repository.update_batch(conn, batch_id, status="failed", finished_at=utc_now(), error=str(exc))
-        return ImportResult(batch_id, "failed", total, 0, 0, 0, [], str(exc))
-    return ImportResult(batch_id, "succeeded", total, ok, rejected, changed, errors)
+    """Receive and import a feed at once, without the queue (seeding, tests): two transactions."""
+    async with db.sessions.begin() as session:
+        batch_id = await receive_feed(session, outbox, store_dir, supplier_id, kind, source, path.name, path)
+    async with db.sessions.begin() as session:
+        return await run_batch(session, outbox, store_dir, batch_id, progress)

@@ -1,0 +1,1 @@
+"""Per-article stock aggregates over all suppliers' offers, and the events announcing their changes."""

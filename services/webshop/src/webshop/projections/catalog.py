@@ -1,0 +1,47 @@
+"""Catalogue projection: ``catalog_article`` from erp-middleware's ``catalog.article.*`` events.
+
+Applied by article version (``applied_version`` stream ``catalog``), so a late or replayed older event
+never overwrites a newer state and a discontinued article does not come back from an older upsert.
+A new catalogue row takes the article's availability from the stock projection, whichever of the two
+events arrived first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import ArticleUpserted, Envelope
+from contracts.catalog import SPEC_FIELDS
+from foundation.bulk import upsert, utc_now
+from integration_sdk.consumer import BatchContext, Batched
+from integration_sdk.replicas import versioned_delete
+from integration_sdk.versioning import newest_events
+from webshop.projections.stock import after_projection_commit, copy_availability
+from webshop.tables import catalog_article
+
+STREAM = "catalog"
+ALL_SPEC_FIELDS = sorted({name for names in SPEC_FIELDS.values() for name in names})
+
+
+def catalog_row(event: ArticleUpserted) -> dict[str, Any]:
+    """The ``catalog_article`` row of an article's state (spec fields of other types NULL)."""
+    row = event.model_dump(include={"article_number", "article_type", "ean", "brand", "model", "description",
+                                    "list_price", "version", *ALL_SPEC_FIELDS})  # fmt: skip
+    return {**row, "updated_at": utc_now()}
+
+
+async def apply_upserts(items: list[tuple[ArticleUpserted, Envelope]], context: BatchContext) -> None:
+    """Upsert the newest state of each article in the batch."""
+    events = await newest_events(context.session, STREAM, items)
+    if not events:
+        return
+    rows = [catalog_row(event) for event in events]
+    await upsert(context.session, catalog_article, rows)
+    await copy_availability(context.session, [event.article_number for event in events])
+    after_projection_commit(context, "catalog", [envelope for _, envelope in items])
+
+
+HANDLERS = {
+    "catalog.article.upserted": Batched(apply_upserts),
+    "catalog.article.discontinued": versioned_delete(catalog_article, STREAM),
+}

@@ -1,0 +1,82 @@
+"""Stock projection: ``article_availability_projection`` from stock-import's ``stock.availability.changed``.
+
+Applied by aggregate version (``applied_version`` stream ``stock``); the same transaction copies the
+availability onto the article's catalogue row, which product search filters and sorts on. After the
+commit, the search cache generation moves on and the freshness (stock change → projection commit) is
+recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import Envelope, StockAvailabilityChanged
+from foundation.bulk import upsert, utc_now
+from foundation.cache import cache_key
+from integration_sdk import metrics
+from integration_sdk.consumer import BatchContext, Batched
+from integration_sdk.versioning import newest_events
+from webshop.tables import article_availability_projection, catalog_article
+
+STREAM = "stock"
+AVAILABILITY = ("sellable_qty", "best_price", "next_delivery_date")
+
+
+def after_projection_commit(context: BatchContext, projection: str, envelopes: list[Envelope]) -> None:
+    """Once committed: invalidate the search cache and record how fresh the projection is."""
+
+    async def committed() -> None:
+        now = time.time()
+        histogram = metrics.PROJECTION_FRESHNESS.labels("webshop", projection)
+        for envelope in envelopes:
+            histogram.observe(max(now - envelope.occurred_at.timestamp(), 0))
+        if context.redis is not None:  # cached search answers hold the generation they were computed at
+            await context.redis.incr(cache_key(context.outbox.settings, "webshop", "catalog-generation"))
+
+    context.after_commit(committed)
+
+
+def projection_row(event: StockAvailabilityChanged) -> dict[str, Any]:
+    """The projection row of an aggregate state."""
+    return {
+        "article_number": event.article_number,
+        "sellable_qty": event.sellable_qty,
+        "best_price": event.best_price,
+        "next_delivery_date": event.next_delivery_date,
+        "source_batch_id": event.source_batch_id,
+        "updated_at": utc_now(),
+    }
+
+
+async def apply_availability(items: list[tuple[StockAvailabilityChanged, Envelope]], context: BatchContext) -> None:
+    """Upsert the newest aggregate state of each article in the batch, and its catalogue copy."""
+    events = await newest_events(context.session, STREAM, items)
+    if not events:
+        return
+    rows = [projection_row(event) for event in events]
+    await write_availability(context, rows)
+    after_projection_commit(context, "stock", [envelope for _, envelope in items])
+
+
+async def write_availability(context: BatchContext, rows: list[dict[str, Any]]) -> None:
+    """Projection rows and their copy on the catalogue rows (reconcile and rebuild write through here too)."""
+    await upsert(context.session, article_availability_projection, rows)
+    await copy_availability(context.session, [row["article_number"] for row in rows])
+
+
+async def copy_availability(session: AsyncSession, article_numbers: list[str]) -> None:
+    """Copy the projection's availability onto these articles' catalogue rows: one UPDATE ... JOIN."""
+    projection = article_availability_projection
+    await session.execute(
+        sa.update(catalog_article)
+        .where(catalog_article.c.article_number.in_(article_numbers))
+        .where(catalog_article.c.article_number == projection.c.article_number)
+        .values({name: projection.c[name] for name in AVAILABILITY})
+    )
+
+
+HANDLERS = {"stock.availability.changed": Batched(apply_availability)}

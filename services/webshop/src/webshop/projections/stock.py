@@ -58,14 +58,14 @@ async def apply_availability(items: list[tuple[StockAvailabilityChanged, Envelop
     if not events:
         return
     rows = [projection_row(event) for event in events]
-    await write_availability(context, rows)
+    await write_availability(context.session, rows)
     after_projection_commit(context, "stock", [envelope for _, envelope in items])
 
 
-async def write_availability(context: BatchContext, rows: list[dict[str, Any]]) -> None:
+async def write_availability(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Projection rows and their copy on the catalogue rows (reconcile and rebuild write through here too)."""
-    await upsert(context.session, article_availability_projection, rows)
-    await copy_availability(context.session, [row["article_number"] for row in rows])
+    await upsert(session, article_availability_projection, rows)
+    await copy_availability(session, [row["article_number"] for row in rows])
 
 
 async def copy_availability(session: AsyncSession, article_numbers: list[str]) -> None:

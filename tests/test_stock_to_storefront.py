@@ -1,0 +1,236 @@
+"""End to end over the real broker and database: ERP catalogue and supplier feeds reach the storefront.
+
+The islands' API and worker apps run in-process (as ``atraxion up`` runs them as processes) on an
+event loop of their own, in a test namespace; steps talk to them over HTTP, like their users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from erp_middleware.app import create_app as erp_app
+from erp_middleware.articles.models import COLUMNS
+from erp_middleware.articles.service import import_article_export
+from erp_middleware.worker import create_worker_app as erp_worker
+from foundation.db import Database
+from foundation.settings import ServiceSettings
+from integration_sdk.outbox import OUTBOX, Outbox
+from integration_sdk.testing import delete_broker_namespace, serve, wait_until_ready
+from stock_import.app import create_app as stock_app
+from stock_import.imports.service import register_suppliers
+from stock_import.worker import create_worker_app as stock_worker
+from webshop.app import create_app as webshop_app
+from webshop.worker import create_worker_app as webshop_worker
+
+scenarios("features/stock_to_storefront.feature")
+
+T = TypeVar("T")
+TOKEN = {"Authorization": "Bearer local-operator-token"}
+FEED_MAPPING = {"format": "csv", "delimiter": ",", "columns": {"article_number": "article", "quantity": "qty",
+                                                               "price": "price"}}  # fmt: skip
+
+
+class LiveSuite:
+    """The islands' apps running on a background event loop; ``run`` executes a coroutine there."""
+
+    def __init__(self, settings: dict[str, ServiceSettings]) -> None:
+        self.settings = settings
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="live-suite", daemon=True)
+        self._stack = AsyncExitStack()
+
+    def __enter__(self) -> LiveSuite:
+        self._thread.start()
+        self.run(self._start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self._stack.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> None:
+        apps = {
+            "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
+            "stock-import": stock_app, "stock-import worker": stock_worker,
+            "webshop": webshop_app, "webshop worker": webshop_worker,
+        }  # fmt: skip
+        for name, factory in apps.items():
+            client = await self._stack.enter_async_context(serve(factory(self.settings[name.split()[0]])))
+            assert (await wait_until_ready(client, 20)).status_code == 200, name
+            self.clients[name] = client
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = 60) -> T:
+        """Run ``coroutine`` on the suite's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
+
+
+@pytest.fixture
+def suite(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> Iterator[LiveSuite]:
+    namespace = f"{next(iter(migrated_islands.values())).broker_namespace}{secrets.token_hex(2)}_"
+    settings = {
+        name: base.model_copy(update={"broker_namespace": namespace, "outbox_poll_interval_s": 0.5,
+                                      "retry_tiers_s": (0.2, 0.4, 0.6, 0.8, 1.0)})
+        for name, base in migrated_islands.items()
+    }  # fmt: skip
+    settings["stock-import"] = settings["stock-import"].model_copy(
+        update={"feed_store_dir": tmp_path / "store", "feed_drop_dir": tmp_path / "drop"}
+    )
+    asyncio.run(_empty(settings))
+    with LiveSuite(settings) as live:
+        yield live
+    asyncio.run(delete_broker_namespace(settings["webshop"]))
+
+
+async def _empty(settings: dict[str, ServiceSettings]) -> None:
+    from integration_sdk.testing import truncate_tables
+
+    for island in ("erp-middleware", "stock-import", "webshop"):
+        await truncate_tables(settings[island])
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {}
+
+
+@given(parsers.parse('the ERP catalogue holds the winter tyre "{article}" in size {width:d}/{aspect:d} R{rim:d}'))
+def erp_catalogue(suite: LiveSuite, tmp_path: Path, article: str, width: int, aspect: int, rim: int) -> None:
+    row = {"article_number": article, "article_type": "tyre", "ean": "", "brand": "Nokian", "model": "WR Snowproof",
+           "description": f"{width}/{aspect} R{rim} 91H", "list_price": "99.00", "width": width, "aspect": aspect,
+           "rim_diameter": rim, "load_index": 91, "speed_rating": "H", "season": "winter", "run_flat": 0, "xl": 0,
+           "three_pmsf": 1, "eu_fuel": "C", "eu_wet": "B", "eu_noise_db": 70}  # fmt: skip
+    export = tmp_path / "articles.csv"
+    export.write_text(";".join(COLUMNS) + "\n" + ";".join(str(row.get(c, "")) for c in COLUMNS) + "\n")
+    settings = suite.settings["erp-middleware"]
+
+    async def load() -> None:
+        db = Database.from_settings(settings)
+        try:
+            await import_article_export(db, export, "full", outbox=Outbox(settings))
+        finally:
+            await db.dispose()
+        # The relay in the erp-middleware worker publishes; the webshop's catalogue projection applies it.
+        await _eventually(lambda: _product(suite, article), lambda response: response.status_code == 200, 5)
+
+    suite.run(load())
+
+
+@given(parsers.parse('supplier "{supplier}" is registered with a minimum order quantity of {minimum:d}'))
+def supplier_registered(suite: LiveSuite, tmp_path: Path, supplier: str, minimum: int) -> None:
+    definitions = tmp_path / "suppliers.json"
+    definitions.write_text(json.dumps([{"supplier_id": supplier, "name": supplier, "min_order_qty": minimum,
+                                        "mapping": FEED_MAPPING}]))  # fmt: skip
+
+    async def register() -> None:
+        db = Database.from_settings(suite.settings["stock-import"])
+        try:
+            await register_suppliers(db, definitions)
+        finally:
+            await db.dispose()
+
+    suite.run(register())
+
+
+def _upload(suite: LiveSuite, context: dict[str, Any], supplier: str, body: bytes) -> None:
+    client = suite.clients["stock-import"]
+    url = f"/api/v1/suppliers/{supplier}/feeds?kind=delta&file_name=correction.csv"
+    response = suite.run(client.post(url, content=body, headers=TOKEN))
+    assert response.status_code == 202, response.text
+    context.update(supplier=supplier, body=body, batch_id=response.json()["batch_id"])
+
+
+@when(parsers.parse('supplier "{supplier}" uploads a correction feed with {qty:d} pieces of "{article}" at {price}'))
+def upload_correction(suite: LiveSuite, context: dict[str, Any], supplier: str, qty: int, article: str,
+                      price: str) -> None:  # fmt: skip
+    _upload(suite, context, supplier, f"article,qty,price\n{article},{qty},{price}\n".encode())
+
+
+@when(parsers.parse('supplier "{supplier}" uploads the same feed again'))
+def upload_again(suite: LiveSuite, context: dict[str, Any], supplier: str) -> None:
+    _upload(suite, context, supplier, context["body"])
+
+
+async def _eventually(call: Any, done: Any, timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = await call()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def _product(suite: LiveSuite, article: str) -> httpx.Response:
+    return await suite.clients["webshop"].get(f"/api/v1/products/{article}")
+
+
+def _shows(qty: int, price: str) -> Any:
+    def check(response: httpx.Response) -> bool:
+        if response.status_code != 200:
+            return False
+        availability = response.json()["availability"]
+        return availability["sellable_qty"] == qty and Decimal(str(availability["best_price"])) == Decimal(price)
+
+    return check
+
+
+@then(
+    parsers.parse('the storefront shows "{article}" in stock with {qty:d} pieces at {price} within {seconds:d} seconds')
+)
+def storefront_shows(suite: LiveSuite, seconds: int, article: str, qty: int, price: str) -> None:
+    response = suite.run(_eventually(lambda: _product(suite, article), _shows(qty, price), seconds))
+    assert _shows(qty, price)(response), response.text
+    assert response.json()["availability"]["in_stock"] is True
+
+
+@then(parsers.parse('a search for winter tyres {width:d}/{aspect:d} R{rim:d} in stock lists "{article}"'))
+def search_lists(suite: LiveSuite, width: int, aspect: int, rim: int, article: str) -> None:
+    query = {"type": "tyre", "width": width, "aspect": aspect, "diameter": rim, "season": "winter", "in_stock": "true"}
+    response = suite.run(suite.clients["webshop"].get("/api/v1/products", params=query))
+    assert response.status_code == 200, response.text
+    assert [item["article_number"] for item in response.json()["items"]] == [article]
+
+
+@then(parsers.parse("the import batch succeeded with {rows:d} row applied and {changed:d} aggregate changed"))
+def batch_report(suite: LiveSuite, context: dict[str, Any], rows: int, changed: int) -> None:
+    client = suite.clients["stock-import"]
+
+    async def report() -> httpx.Response:
+        return await client.get(f"/api/v1/import-batches/{context['batch_id']}", headers=TOKEN)
+
+    response = suite.run(_eventually(report, lambda r: r.json()["status"] != "queued", 5))
+    body = response.json()
+    assert (body["status"], body["rows_ok"], body["aggregates_changed"]) == ("succeeded", rows, changed), body
+
+
+@then(parsers.parse('stock-import emitted exactly {count:d} stock event for "{article}"'))
+def stock_events(suite: LiveSuite, count: int, article: str) -> None:
+    async def emitted() -> int:
+        db = Database.from_settings(suite.settings["stock-import"])
+        try:
+            async with db.reader.connect() as conn:
+                query = (
+                    sa.select(sa.func.count())
+                    .select_from(OUTBOX)
+                    .where(OUTBOX.c.message_type == "stock.availability.changed", OUTBOX.c.aggregate_id == article)
+                )
+                return int((await conn.execute(query)).scalar_one())
+        finally:
+            await db.dispose()
+
+    assert suite.run(emitted()) == count

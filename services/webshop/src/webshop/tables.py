@@ -8,6 +8,7 @@ from integration_sdk import spec_tables as spec
 from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY, TIMESTAMP
 
 metadata = sa.MetaData()
+TYRE_SIZE = ("width", "aspect", "rim_diameter")
 
 catalog_article = sa.Table(
     "catalog_article",
@@ -26,8 +27,14 @@ catalog_article = sa.Table(
     sa.Column("sellable_qty", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("best_price", MONEY, nullable=True),
     sa.Column("next_delivery_date", sa.Date, nullable=True),
-    sa.Index("idx_catalog_article_tyre_size", "width", "aspect", "rim_diameter"),
-    sa.Index("idx_catalog_article_wheel_size", "pcd", "wheel_diameter"),
+    # Search indexes (migration webshop_0004 says why these and no more). Each sort index names
+    # article_number (the keyset tie-break) explicitly: MariaDB only reads an index in ORDER BY order when
+    # the ORDER BY columns are named in it, not through the primary key InnoDB appends implicitly.
+    sa.Index("idx_catalog_article_tyre_size_qty", *TYRE_SIZE, "sellable_qty", "article_number", "season", "brand"),
+    sa.Index("idx_catalog_article_tyre_size_price", *TYRE_SIZE, "best_price", "article_number", "season"),
+    sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
+    sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
+    sa.Index("idx_catalog_article_brand_model", "brand", "model", "article_number"),
     sa.Index("idx_catalog_article_ean", "ean"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",

@@ -1,0 +1,221 @@
+"""Product search, lookup and detail: what a dealer's storefront reads, all from ``catalog_article``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from foundation.app import ReaderDep, RedisDep
+from foundation.errors import ApiError
+from foundation.settings import ServiceSettings
+from webshop.search.cache import cached_facets
+from webshop.search.filters import SearchParams, checked, invalid
+from webshop.search.queries import (
+    SORT_ORDERS,
+    SPEC_COLUMNS,
+    Key,
+    facet_query,
+    facets_of,
+    lookup_query,
+    page_segments,
+    product_query,
+    sort_key,
+)
+
+router = APIRouter(prefix="/api/v1/products", tags=["products"])
+
+
+class Availability(BaseModel):
+    """The article's availability as the last stock event left it."""
+
+    sellable_qty: int
+    in_stock: bool
+    best_price: Decimal | None = Field(description="Best supplier offer; null when nobody offers it.")
+    next_delivery_date: date | None
+
+
+class Product(BaseModel):
+    """A catalogue article with the spec fields of its type (money and decimals as strings)."""
+
+    article_number: str
+    type: str
+    ean: str | None
+    brand: str
+    model: str
+    description: str
+    list_price: Decimal
+    specs: dict[str, Any]
+    availability: Availability
+
+
+class FacetCount(BaseModel):
+    """How many results have this value."""
+
+    value: str
+    count: int
+
+
+class Facets(BaseModel):
+    """Counts over the whole filter set (not only this page)."""
+
+    total: int
+    brand: list[FacetCount] = Field(description="Top 30 brands by count.")
+    season: list[FacetCount] | None = Field(None, description="Tyres only.")
+    availability: dict[str, int] = Field(description="in_stock / out_of_stock.")
+
+
+class SearchPage(BaseModel):
+    """One page of results; pass ``next_cursor`` as ``cursor`` for the next (null: last page)."""
+
+    items: list[Product]
+    next_cursor: str | None
+    facets: Facets | None
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such product."}}
+BAD_FILTER: dict[int | str, dict[str, Any]] = {400: {"description": "Filters that do not fit together (see details)."}}
+
+
+@router.get(
+    "",
+    response_model=SearchPage,
+    responses=BAD_FILTER,
+)
+async def search_products(
+    request: Request, params: Annotated[SearchParams, Query()], reader: ReaderDep, redis: RedisDep
+) -> SearchPage:
+    """Search the catalogue by type-specific filters or a brand/model prefix; keyset-paged, with facets."""
+    checked(params)
+    position = decode_cursor(params, params.cursor) if params.cursor else None
+
+    async def page() -> list[sa.Row[Any]]:
+        rows: list[sa.Row[Any]] = []
+        async with reader.connect() as conn:
+            for statement in page_segments(params, position):
+                result = await conn.execute(statement.limit(params.limit + 1 - len(rows)))
+                rows.extend(result.all())
+                if len(rows) > params.limit:
+                    break
+        return rows
+
+    async def count() -> dict[str, Any]:
+        async with reader.connect() as conn:
+            groups = (await conn.execute(facet_query(params))).all()
+        return facets_of(params, groups)
+
+    settings: ServiceSettings = request.app.state.settings
+    if params.wants_facets:
+        # Both on their own pooled connection: a facet miss costs max(page, count), not the sum.
+        rows, facets = await asyncio.gather(page(), cached_facets(redis, settings, params.fingerprint(), count))
+    else:
+        rows, facets = await page(), None
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    return SearchPage(
+        items=[product(row) for row in rows],
+        next_cursor=encode_cursor(params, sort_key(params, rows[-1])) if more else None,
+        facets=Facets.model_validate(facets) if facets is not None else None,
+    )
+
+
+@router.get("/lookup", response_model=Product, responses=NOT_FOUND)
+async def lookup_product(
+    reader: ReaderDep,
+    code: Annotated[str, Query(min_length=1, max_length=50, description="Article number or EAN-13.")],
+) -> Product:
+    """The product with this exact article number or EAN-13 (scanner input)."""
+    async with reader.connect() as conn:
+        row = (await conn.execute(lookup_query(code))).first()
+    if row is None:
+        raise ApiError(404, "not_found", f"No product has article number or EAN {code.strip()!r}.")
+    return product(row)
+
+
+@router.get("/{article_number}", response_model=Product, responses=NOT_FOUND)
+async def product_detail(reader: ReaderDep, article_number: Annotated[str, Path(max_length=50)]) -> Product:
+    """One product by article number."""
+    async with reader.connect() as conn:
+        row = (await conn.execute(product_query(article_number))).first()
+    if row is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"No product with article number {article_number!r}; "
+            "search /api/v1/products or look up an EAN with /api/v1/products/lookup?code=.",
+        )
+    return product(row)
+
+
+def product(row: sa.Row[Any]) -> Product:
+    """The API shape of a ``catalog_article`` row."""
+    return Product(
+        article_number=row.article_number,
+        type=row.article_type,
+        ean=row.ean,
+        brand=row.brand,
+        model=row.model,
+        description=row.description,
+        list_price=row.list_price,
+        specs={name: getattr(row, name) for name in SPEC_COLUMNS.get(row.article_type, ())},
+        availability=Availability(
+            sellable_qty=row.sellable_qty,
+            in_stock=row.sellable_qty > 0,
+            best_price=row.best_price,
+            next_delivery_date=row.next_delivery_date,
+        ),
+    )
+
+
+# Cursors: base64url JSON of the filter fingerprint, the sort and the last row's sort key. Opaque to
+# clients; a cursor of another filter set or sort is refused rather than silently paging something else.
+
+
+def encode_cursor(params: SearchParams, key: Key) -> str:
+    """The cursor that continues after the row with sort key ``key``."""
+    values = [str(v) if isinstance(v, Decimal) else v for v in key]
+    payload = json.dumps({"f": params.fingerprint(), "s": params.sort, "k": values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(params: SearchParams, cursor: str) -> Key:
+    """The sort key a cursor continues after, or a 400 saying why the cursor does not fit."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        fingerprint, sort, values = payload["f"], payload["s"], payload["k"]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise invalid("cursor", cursor, "not a cursor of this API; pass next_cursor unchanged") from exc
+    if sort != params.sort or fingerprint != params.fingerprint():
+        raise invalid("cursor", cursor, "belongs to another filter set or sort; start again without cursor")
+    keys = SORT_ORDERS[params.sort].keys
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise invalid("cursor", cursor, "malformed position")
+    return tuple(_key_value(name, value, cursor) for name, value in zip(keys, values, strict=True))
+
+
+def _key_value(name: str, value: Any, cursor: str) -> Any:
+    if name == "sellable_qty" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if name == "best_price":
+        if value is None:
+            return None
+        try:
+            price = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            price = None
+        return price if price is not None and price.is_finite() else _bad(cursor)
+    if name in ("brand", "model", "article_number") and isinstance(value, str):
+        return value
+    return _bad(cursor)
+
+
+def _bad(cursor: str) -> Any:
+    raise invalid("cursor", cursor, "malformed position")

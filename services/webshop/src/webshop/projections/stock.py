@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Envelope, StockAvailabilityChanged
 from foundation.bulk import upsert, utc_now
-from foundation.cache import cache_key
 from integration_sdk import metrics
 from integration_sdk.consumer import BatchContext, Batched
 from integration_sdk.versioning import newest_events
+from webshop.search.cache import bump_catalog_generation
 from webshop.tables import article_availability_projection, catalog_article
 
 STREAM = "stock"
@@ -35,7 +35,7 @@ def after_projection_commit(context: BatchContext, projection: str, envelopes: l
         for envelope in envelopes:
             histogram.observe(max(now - envelope.occurred_at.timestamp(), 0))
         if context.redis is not None:  # cached search answers hold the generation they were computed at
-            await context.redis.incr(cache_key(context.outbox.settings, "webshop", "catalog-generation"))
+            await bump_catalog_generation(context.redis, context.outbox.settings)
 
     context.after_commit(committed)
 

@@ -459,6 +459,7 @@ PLANS: list[tuple[str, dict[str, Any], str, str, bool]] = [
 BROWSE: list[tuple[str, dict[str, Any], str, str, bool]] = [
     ("browse wheels", {"type": "wheel"}, "availability", "type_qty", True),
     ("browse tyres", {"type": "tyre"}, "availability", "type_qty", True),
+    ("browse tyres by price", {"type": "tyre"}, "price", "type_price", True),
     ("brand filter by brand", {"type": "tyre", "brand": ["Michelin", "Pirelli"]}, "brand", "brand_model", True),
 ]  # fmt: skip
 

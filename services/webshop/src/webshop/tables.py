@@ -34,6 +34,7 @@ catalog_article = sa.Table(
     sa.Index("idx_catalog_article_tyre_size_price", *TYRE_SIZE, "best_price", "article_number", "season"),
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
+    sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),
     sa.Index("idx_catalog_article_brand_model", "brand", "model", "article_number"),
     sa.Index("idx_catalog_article_ean", "ean"),
     mysql_engine="InnoDB",

@@ -9,6 +9,11 @@ index forwards or backwards instead of sorting. The bound on the first key colum
 Price sorts put articles without a price (``best_price`` NULL: no supplier offers them) last in both
 directions. A page is therefore read in up to two segments: priced rows by price, then unpriced rows
 by article number; each segment is one index range.
+
+Known limit (MariaDB 10.11): when the only equality before the sort column is the product type (browsing
+a whole type), the optimizer prefers ref access on the type over the keyset range and walks from the top
+of the type to the cursor, so deep pages of whole-type browsing cost more the deeper they are. Searches
+with a tyre size or a wheel pcd (the storefront's hot path) get the range.
 """
 
 from __future__ import annotations

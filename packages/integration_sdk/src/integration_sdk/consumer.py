@@ -360,7 +360,7 @@ class Consumer(ChannelConsumer):
         # Keys already in the inbox (committed, or held by a concurrent batch until it commits) are
         # ignored and not returned: one round trip claims the whole batch.
         claimed = await session.execute(
-            mysql_insert(INBOX).prefix_with("IGNORE").values(rows).returning(INBOX.c.idempotency_key)
+            mysql_insert(INBOX).prefix_with("IGNORE").returning(INBOX.c.idempotency_key), rows
         )
         keys = set(claimed.scalars())
         return [index for key, index in first.items() if key in keys]

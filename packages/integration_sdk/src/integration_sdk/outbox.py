@@ -120,7 +120,9 @@ class Outbox:
             }
             for envelope in envelopes
         ]
-        await session.execute(OUTBOX.insert().values(rows))
+        # executemany of one cached statement (the driver sends multi-row INSERTs), not a VALUES list
+        # compiled anew for every batch size.
+        await session.execute(OUTBOX.insert(), rows)
         self._wake_after_commit(session)
 
     def _wake_after_commit(self, session: AsyncSession) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 from foundation.bulk import FileFormatError, RowError
@@ -30,6 +31,12 @@ class OfferRow:
     quantity: int
     price: Decimal
     delivery_date: date | None
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(text: str, date_format: str) -> date:
+    # A feed repeats a handful of delivery dates over thousands of rows; strptime is the costly part.
+    return datetime.strptime(text, date_format).date()
 
 
 def _typed(row_no: int, raw: dict[str, str], mapping: FeedMapping) -> OfferRow | list[RowError]:
@@ -57,7 +64,7 @@ def _typed(row_no: int, raw: dict[str, str], mapping: FeedMapping) -> OfferRow |
     delivery: date | None = None
     if date_text:
         try:
-            delivery = datetime.strptime(date_text, mapping.date_format).date()
+            delivery = _parse_date(date_text, mapping.date_format)
         except ValueError:
             errors.append(RowError(row_no, "delivery_date", date_text, f"not a date in format {mapping.date_format}"))
     if errors:

@@ -1,5 +1,6 @@
 """`atraxion up` end to end: every service and worker reaches ready on the real services, serves
-metrics, `atraxion status` sees them, and Ctrl-C stops all of them cleanly."""
+metrics, a supplier feed uploaded with `atraxion stock upload` shows in the storefront's search,
+`atraxion status` sees them, and Ctrl-C stops all of them cleanly."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ def test_up_brings_every_service_and_worker_to_ready(run_env: dict[str, str], tm
                 assert set(checks.values()) == {"ok"}, checks
             metrics = httpx.get(f"http://127.0.0.1:{PORT_BASE + index}/metrics", timeout=5).text
             assert f'http_request_duration_seconds_count{{island="{island.name}"' in metrics
+        _supplier_upload_reaches_the_storefront(atraxion, run_env, tmp_path)
         status = subprocess.run(
             [*atraxion, "status"], cwd=ROOT, env=run_env | {"COLUMNS": "200"}, capture_output=True, text=True,
             timeout=60, check=True,
@@ -109,3 +111,35 @@ def test_up_brings_every_service_and_worker_to_ready(run_env: dict[str, str], tm
     for index in range(1, len(discover_islands()) + 1):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{PORT_BASE + index}/health/live", timeout=2)
+
+
+def _supplier_upload_reaches_the_storefront(atraxion: list[str], env: dict[str, str], tmp_path: Path) -> None:
+    """The seeded catalogue reaches the webshop; an uploaded correction then shows in product detail."""
+    webshop = f"http://127.0.0.1:{PORT_BASE + _index('webshop')}"
+    deadline = time.monotonic() + 120
+    items: list[dict[str, object]] = []
+    while not items and time.monotonic() < deadline:
+        items = httpx.get(f"{webshop}/api/v1/products", params={"type": "tyre", "limit": 1}, timeout=5).json()["items"]
+        time.sleep(0.5)
+    assert items, "the seeded catalogue never reached the webshop"
+    article = str(items[0]["article_number"])
+    feed = tmp_path / "correction.csv"
+    feed.write_text(f"sku,stock,net_price,eta,item_code\nE2E,777,12.34,,{article}\n")  # SUP-002: English CSV
+    upload = subprocess.run(
+        [*atraxion, "stock", "upload", "SUP-002", str(feed), "--kind", "delta"], cwd=ROOT,
+        env=env | {"COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    assert "succeeded" in upload.stdout, upload.stdout
+    availability: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        availability = httpx.get(f"{webshop}/api/v1/products/{article}", timeout=5).json()["availability"]
+        if str(availability["best_price"]) == "12.34":
+            break
+        time.sleep(0.2)
+    assert str(availability["best_price"]) == "12.34", availability
+    assert int(str(availability["sellable_qty"])) >= 777, availability
+
+
+def _index(island_name: str) -> int:
+    return next(i for i, island in enumerate(discover_islands(), start=1) if island.name == island_name)

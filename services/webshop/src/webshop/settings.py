@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from foundation.settings import LOCAL_MYSQL, ServiceSettings
@@ -18,3 +19,8 @@ class WebshopSettings(ServiceSettings):
     http_port: int = 8001
     worker_port: int = 9001
     db_url: str = f"{LOCAL_MYSQL}/webshop"
+
+    # stock-import's HTTP API: reconcile and rebuild read its aggregates there, never its schema.
+    stock_import_url: str = "http://127.0.0.1:8002"
+    # stock-import's operator token (its STOCK_IMPORT_OPERATOR_TOKEN); the default only suits a local run.
+    stock_import_token: SecretStr = SecretStr("local-operator-token")

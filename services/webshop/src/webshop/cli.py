@@ -1,0 +1,121 @@
+"""``atraxion projection``: reconcile the webshop's projections with their sources, or rebuild them.
+
+Plugged into the operator CLI through the entry point ``atraxion.commands`` (``projection``). Only the
+stock projection has a source API so far; its source is stock-import's HTTP API, never its schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+import typer
+from redis.exceptions import RedisError
+from rich.table import Table
+
+from foundation.bulk import LockBusyError
+from foundation.cache import create_redis
+from foundation.db import Database
+from foundation.progress import Progress
+from integration_sdk.cli.console import console, progress_bars
+from webshop.projections.maintenance import PAGE_SIZE, StockSource, StockSourceError, rebuild, reconcile
+from webshop.search.cache import bump_catalog_generation
+from webshop.settings import WebshopSettings
+
+app = typer.Typer(no_args_is_help=True, help="Webshop projections: reconcile with their source, or rebuild.")
+DOMAINS = ("stock",)
+T = TypeVar("T")
+
+
+def check_domain(domain: str) -> str:
+    """Only stock so far: fitment and wheel sets get their source APIs with their islands' work."""
+    if domain not in DOMAINS:
+        raise typer.BadParameter(
+            f"{domain!r} is not supported; only 'stock' for now (fitment and sets come with their islands' work)"
+        )
+    return domain
+
+
+DomainOption = Annotated[
+    str, typer.Option("--domain", callback=check_domain, help="The projection's domain: stock (only, for now).")
+]
+PageSizeOption = Annotated[int, typer.Option(min=1, max=5_000, help="Aggregates per page (and per transaction).")]
+
+
+async def _refresh_search_cache(settings: WebshopSettings) -> None:
+    """Move the search cache generation on, as the event handler does, so cached facets see the writes."""
+    redis = create_redis(settings)
+    try:
+        await bump_catalog_generation(redis, settings)
+    except RedisError as exc:
+        console.print(f"[yellow]warning:[/] search cache not refreshed ({exc}); cached facets expire on their own")
+    finally:
+        await redis.aclose()
+
+
+def _run(work: Callable[[Database, StockSource, Progress], Awaitable[T]], wrote: Callable[[T], bool]) -> T:
+    """Run ``work`` with the webshop's database and stock-import's API; source problems exit with 1."""
+    settings = WebshopSettings()
+
+    async def run() -> T:
+        db = Database.from_settings(settings)
+        try:
+            async with StockSource.from_settings(settings) as source:
+                with progress_bars() as progress:
+                    result = await work(db, source, progress)
+        finally:
+            await db.dispose()
+        if wrote(result):
+            await _refresh_search_cache(settings)
+        return result
+
+    try:
+        return asyncio.run(run())
+    except (StockSourceError, LockBusyError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command("reconcile")
+def reconcile_command(
+    domain: DomainOption,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only aggregates computed at or after this time (UTC); default all.")
+    ] = None,
+    page_size: PageSizeOption = PAGE_SIZE,
+) -> None:
+    """Compare the projection with stock-import's aggregates and fix the rows that drifted."""
+    report = _run(
+        lambda db, source, progress: reconcile(db, source, since, progress, page_size=page_size),
+        lambda report: report.fixed > 0,
+    )
+    table = Table("checked", "missing", "differing", "fixed", "left (newer event applied)",
+                  title=f"{domain}: {report.job_name}")  # fmt: skip
+    table.add_row(*(f"{n:,}" for n in (report.checked, report.missing, report.differing, report.fixed,
+                                       report.newer_applied)))  # fmt: skip
+    console.print(table)
+    console.print(f"stored in projection_job_checkpoint as {report.job_name!r}")
+
+
+@app.command("rebuild")
+def rebuild_command(
+    domain: DomainOption,
+    scope: Annotated[str, typer.Option(help="'all', or one article number.")],
+    page_size: PageSizeOption = PAGE_SIZE,
+) -> None:
+    """Write the projection from stock-import's aggregates; a killed full rebuild resumes where it stopped."""
+    report = _run(
+        lambda db, source, progress: rebuild(db, source, scope, progress, page_size=page_size),
+        lambda report: report.written + report.zeroed > 0,
+    )
+    if report.resumed_after is not None:
+        console.print(f"resumed {report.job_name} after {report.resumed_after or 'the start'!r}")
+    table = Table("scope", "pages", "aggregates", "written", "left (newer event applied)", "set to 0",
+                  title=f"{domain}: {report.job_name}")  # fmt: skip
+    table.add_row(scope, *(f"{n:,}" for n in (report.pages, report.aggregates, report.written, report.newer_applied,
+                                              report.zeroed)))  # fmt: skip
+    console.print(table)
+    for number in report.not_found:
+        console.print(f"stock-import has no aggregate for {number}: its projection row (if any) is at quantity 0")

@@ -26,6 +26,7 @@ import random
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ async def main(feeds_per_s: float, seconds: float, reuse: bool, seed: int, scale
     by_supplier = await offered(stock)
     csv_suppliers = [s for s in by_supplier if s == "SUP-002"] or sorted(by_supplier)[:1]
     processes = [start(name, stock if name.startswith("stock") else shop, feed_store) for name in PROCESSES]
-    rng = random.Random(seed)
+    rng = random.Random(time.time_ns())  # new values every run: a repeat of the last run's feeds would change nothing
     uploads: list[tuple[str, float, set[str]]] = []
     try:
         for _, port, _ in PROCESSES.values():
@@ -115,11 +116,12 @@ async def main(feeds_per_s: float, seconds: float, reuse: bool, seed: int, scale
                 await asyncio.sleep(max(0.0, start_at + index / feeds_per_s - time.perf_counter()))
                 supplier = rng.choice(csv_suppliers)
                 body = correction(rng, by_supplier[supplier])
+                sent = time.time()
                 response = await client.post(f"/api/v1/suppliers/{supplier}/feeds?kind=delta", content=body)
                 response.raise_for_status()
                 numbers = {line.split(",")[-1] for line in body.decode().splitlines()[1:]}
-                uploads.append((response.json()["batch_id"], time.time(), numbers))
-        visible = await wait_visible(shop, uploads)
+                uploads.append((response.json()["batch_id"], sent, numbers))
+        visible = await wait_visible(stock, shop, uploads)
         freshness = await measured_freshness(stock, shop, {n for _, _, numbers in uploads for n in numbers})
         async with httpx.AsyncClient(base_url="http://127.0.0.1:9801") as client:
             lines = (await client.get("/metrics")).text.splitlines()
@@ -140,33 +142,44 @@ async def main(feeds_per_s: float, seconds: float, reuse: bool, seed: int, scale
     print(f"webshop worker histogram (occurred-at → commit), {total:.0f} events: {share}")
 
 
-async def wait_visible(shop: Any, uploads: list[tuple[str, float, set[str]]]) -> list[float]:
-    """Seconds from each upload until all its articles show its batch (or a later one) in the projection."""
-    db = Database.from_settings(shop)
-    pending = {batch: (at, numbers) for batch, at, numbers in uploads}
-    seen: list[float] = []
-    deadline = time.time() + 300
+async def wait_visible(stock: Any, shop: Any, uploads: list[tuple[str, float, set[str]]]) -> list[float]:
+    """Per feed: upload → the last of its articles written to the projection with its batch id.
+
+    Measured after the fact from the projection's ``updated_at`` (same host clock as the upload stamp),
+    over the articles whose latest state came from that feed; feeds whose every article was changed
+    again by a later feed have nothing left to measure and are skipped. Waits first until stock-import
+    has imported every feed and published every event, and the projection has stopped changing.
+    """
+    stock_db = Database.from_settings(stock)
     try:
-        while pending and time.time() < deadline:
+        for _ in range(3000):
+            async with stock_db.reader.connect() as conn:
+                queued = await conn.scalar(sa.text("SELECT COUNT(*) FROM import_batch WHERE status = 'queued'"))
+                pending = await conn.scalar(sa.text("SELECT COUNT(*) FROM outbox_message WHERE status = 0"))
+            if not queued and not pending:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await stock_db.dispose()
+    db = Database.from_settings(shop)
+    proj = article_availability_projection
+    numbers = {n for _, _, batch_numbers in uploads for n in batch_numbers}
+    try:
+        last, stable_since = None, time.time()
+        while time.time() - stable_since < 2:
             async with db.reader.connect() as conn:
-                for batch, (at, numbers) in list(pending.items()):
-                    query = (
-                        sa.select(sa.func.count())
-                        .select_from(article_availability_projection)
-                        .where(
-                            article_availability_projection.c.article_number.in_(numbers),
-                            article_availability_projection.c.source_batch_id >= batch,
-                        )
-                    )
-                    if (await conn.execute(query)).scalar_one() == len(numbers):
-                        seen.append(time.time() - at)
-                        del pending[batch]
-            await asyncio.sleep(0.02)
+                latest = await conn.scalar(sa.select(sa.func.max(proj.c.updated_at)))
+            if latest != last:
+                last, stable_since = latest, time.time()
+            await asyncio.sleep(0.2)
+        async with db.reader.connect() as conn:
+            rows = (await conn.execute(sa.select(proj.c.source_batch_id, sa.func.max(proj.c.updated_at))
+                                       .where(proj.c.article_number.in_(numbers))
+                                       .group_by(proj.c.source_batch_id))).all()  # fmt: skip
     finally:
         await db.dispose()
-    if pending:
-        print(f"{len(pending)} feeds not visible after 300 s")
-    return seen
+    written = dict(rows)
+    return [written[batch].replace(tzinfo=UTC).timestamp() - at for batch, at, _ in uploads if batch in written]
 
 
 async def measured_freshness(stock: Any, shop: Any, numbers: set[str]) -> list[float]:

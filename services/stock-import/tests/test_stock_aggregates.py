@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from foundation.bulk import utc_now
 from foundation.db import Database
@@ -21,6 +22,7 @@ from stock_import.app import create_app
 from stock_import.imports.drop_folder import DropFolder
 from stock_import.imports.service import ImportResult, import_feed, register_suppliers, run_batch
 from stock_import.settings import StockImportSettings
+from stock_import.stock.aggregates import availability_query
 from stock_import.tables import article_stock_aggregate, import_batch
 
 TODAY = utc_now().date()
@@ -181,3 +183,18 @@ async def test_drop_folder_takes_stable_files(db: Database, settings: StockImpor
     async with db.reader.connect() as conn:
         kinds = list(await conn.scalars(sa.select(OUTBOX.c.message_type)))
     assert kinds == ["stock.feed.full-received"]
+
+
+async def test_live_availability_reads_offers_by_article(db: Database) -> None:
+    """The aggregation starts from the offers of the asked articles (by index), never from the suppliers.
+
+    Left to itself, MariaDB chose to start from the 50 suppliers at full scale (1.1M offers) and read
+    every offer of each: 0.5 s for a handful of articles. At test scale it picks the right order either
+    way, so the join order is pinned in the statement (checked here) and the resulting plan is checked.
+    """
+    query = availability_query(["A", "B"], TODAY)
+    sql = str(query.compile(dialect=mysql.dialect(), compile_kwargs={"literal_binds": True}))
+    assert sql.startswith("SELECT STRAIGHT_JOIN supplier_offer.article_number")
+    async with db.reader.connect() as conn:
+        plan = (await conn.exec_driver_sql(f"EXPLAIN {sql}")).mappings().all()
+    assert [(row["table"], row["type"]) for row in plan] == [("supplier_offer", "range"), ("supplier", "eq_ref")]

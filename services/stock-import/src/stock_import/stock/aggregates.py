@@ -43,7 +43,7 @@ class Availability(NamedTuple):
 NOT_OFFERED = Availability(0, NO_PRICE, None)
 
 
-def _availability_query(
+def availability_query(
     article_numbers: Sequence[str], today: date
 ) -> sa.Select[tuple[str, int, Decimal, Decimal, date]]:
     offer, sup = supplier_offer, supplier
@@ -59,6 +59,9 @@ def _availability_query(
         .join(sup, sa.and_(sup.c.supplier_id == offer.c.supplier_id, sup.c.active))
         .where(offer.c.article_number.in_(article_numbers))
         .group_by(offer.c.article_number)
+        # Offers first, by the article index: left to itself MariaDB starts from the 50 suppliers and
+        # reads every offer of each (0.5 s for a handful of articles at 1.1M offers).
+        .prefix_with("STRAIGHT_JOIN")
     )
 
 
@@ -69,7 +72,7 @@ async def availability(
     today = today or utc_now().date()
     result = dict.fromkeys(article_numbers, NOT_OFFERED)
     for chunk in chunked(sorted(set(article_numbers)), 2_000):
-        rows: Any = await conn.execute(_availability_query(chunk, today))
+        rows: Any = await conn.execute(availability_query(chunk, today))
         for number, qty, counted_price, any_price, delivery in rows:
             result[number] = Availability(int(qty), counted_price or any_price or NO_PRICE, delivery)
     return result

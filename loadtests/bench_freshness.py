@@ -33,7 +33,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench_search import percentiles, setup
+from bench_messaging import percentiles
+from bench_search import setup, wait_ready
 from foundation.db import Database
 from integration_sdk.partners.generator import generate
 from integration_sdk.testing import delete_broker_namespace, island_settings
@@ -57,18 +58,6 @@ def start(name: str, settings: Any, feed_store: Path) -> subprocess.Popen[bytes]
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), "--log-level", "warning",
                "--no-access-log", "--loop", "uvloop"]  # fmt: skip
     return subprocess.Popen(command, env=env)
-
-
-async def ready(port: int) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        for _ in range(600):
-            try:
-                if (await client.get("/health/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"port {port} did not become ready")
 
 
 async def offered(stock: Any) -> dict[str, list[str]]:
@@ -109,7 +98,7 @@ async def main(feeds_per_s: float, seconds: float, reuse: bool, seed: int, scale
     uploads: list[tuple[str, float, set[str]]] = []
     try:
         for _, port, _ in PROCESSES.values():
-            await ready(port)
+            await wait_ready(port)
         async with httpx.AsyncClient(base_url="http://127.0.0.1:8802", headers=TOKEN, timeout=30) as client:
             start_at = time.perf_counter()
             for index in range(int(feeds_per_s * seconds)):

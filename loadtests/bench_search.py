@@ -39,6 +39,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from bench_messaging import percentiles
 from erp_middleware.articles.parsing import open_article_export
 from erp_middleware.articles.service import article_row, article_upserted
 from foundation.bulk import chunked
@@ -60,14 +61,6 @@ from webshop.tables import catalog_article
 NAMESPACE = "bsearch_"
 PORT = 8801
 ISLANDS = {island.name: island for island in discover_islands()}
-
-
-def percentiles(samples: list[float]) -> str:
-    if not samples:
-        return "n/a"
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return f"p50 {pick(0.50):7.2f} ms  p95 {pick(0.95):7.2f} ms  p99 {pick(0.99):7.2f} ms  (n={len(samples)})"
 
 
 def p(samples: list[float], q: float) -> float:
@@ -252,16 +245,17 @@ def start_server(shop: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env)
 
 
-async def wait_ready() -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
-        for _ in range(300):
+async def wait_ready(port: int = PORT) -> None:
+    """Until the process on ``port`` answers ready (a minute at most)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(600):
             try:
                 if (await client.get("/health/ready")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError("the webshop API did not become ready")
+    raise RuntimeError(f"port {port} did not become ready")
 
 
 async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) -> None:

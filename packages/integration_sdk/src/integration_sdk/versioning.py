@@ -24,27 +24,7 @@ E = TypeVar("E")
 
 async def newer_than_applied(session: AsyncSession, stream: str, aggregate_id: str, version: int) -> bool:
     """True (and recorded) when ``version`` is newer than what ``stream`` applied for the aggregate."""
-    statement = mysql_insert(APPLIED_VERSION).values(
-        stream=stream, aggregate_id=aggregate_id, version=version, applied_at=utcnow()
-    )
-    # One atomic upsert keeps the highest version and leaves this transaction holding the row lock,
-    # so the read below sees the winner among concurrent deliveries of the same aggregate.
-    await session.execute(
-        statement.on_duplicate_key_update(
-            version=sa.func.greatest(APPLIED_VERSION.c.version, statement.inserted.version),
-            applied_at=sa.case(
-                (statement.inserted.version > APPLIED_VERSION.c.version, statement.inserted.applied_at),
-                else_=APPLIED_VERSION.c.applied_at,
-            ),
-        )
-    )
-    stored = await session.scalar(
-        sa.select(APPLIED_VERSION.c.version).where(
-            APPLIED_VERSION.c.stream == stream, APPLIED_VERSION.c.aggregate_id == aggregate_id
-        )
-    )
-    # Equal means this version won (a repeat of the same version is stopped earlier, by the inbox).
-    return stored == version
+    return aggregate_id in await newest_applied(session, stream, {aggregate_id: version})
 
 
 async def newest_applied(session: AsyncSession, stream: str, versions: Mapping[str, int]) -> set[str]:

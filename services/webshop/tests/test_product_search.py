@@ -511,3 +511,10 @@ async def test_lookups_use_the_primary_key_or_the_ean_index(engine: AsyncEngine,
         plan = await explain(engine, lookup_query(code))
         assert all(step["type"] not in ("ALL", "index") for step in plan), plan
     assert "idx_catalog_article_ean" in (await explain(engine, lookup_query(catalog[5]["ean"])))[0]["key"]
+
+
+def test_openapi_documents_every_search_parameter() -> None:
+    operation = create_app(WebshopSettings()).openapi()["paths"]["/api/v1/products"]["get"]
+    documented = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(documented) == set(SearchParams.model_fields)
+    assert documented["season"]["schema"]["type"] == "array"  # repeatable: ?season=winter&season=all_season

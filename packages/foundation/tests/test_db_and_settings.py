@@ -71,3 +71,21 @@ def test_settings_read_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_sentry_is_off_without_a_dsn() -> None:
     assert init_sentry(InventorySettings(sentry_dsn=None)) is False
+
+
+async def test_long_in_lists_stay_index_lookups(migrated_islands: dict[str, ServiceSettings]) -> None:
+    """Bulk paths look rows up in chunks of 1,000-2,000 keys; MariaDB must not turn those into a derived table."""
+    engine = create_engine(migrated_islands["webshop"])
+    keys = ", ".join(f"'K{i}'" for i in range(1500))
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("CREATE TEMPORARY TABLE in_probe (s VARCHAR(10), k VARCHAR(20), q INT, "
+                                    "PRIMARY KEY (s, k), KEY in_probe_k (k)) DEFAULT CHARSET=utf8mb4"))  # fmt: skip
+            await conn.execute(text("INSERT INTO in_probe SELECT CONCAT('S', seq % 50), CONCAT('K', seq), seq % 7 "
+                                    "FROM seq_1_to_20000"))  # fmt: skip
+            await conn.execute(text("ANALYZE TABLE in_probe"))
+            query = f"EXPLAIN SELECT k, SUM(q) FROM in_probe WHERE k IN ({keys}) GROUP BY k"
+            plan = (await conn.execute(text(query))).all()
+    finally:
+        await engine.dispose()
+    assert [(row.table, row.type) for row in plan] == [("in_probe", "range")]

@@ -64,7 +64,10 @@ def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overr
         "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": settings.db_connect_timeout_s,
-            "init_command": f"SET SESSION max_statement_time={timeout_s:g}, time_zone='+00:00'",
+            # in_predicate_conversion_threshold=0: MariaDB would turn an IN list of 1,000+ values (bulk
+            # paths use such chunks) into a join with a derived table, which scans the whole table.
+            "init_command": f"SET SESSION max_statement_time={timeout_s:g}, time_zone='+00:00', "
+            "in_predicate_conversion_threshold=0",
             "charset": "utf8mb4",
         },
     }

@@ -198,3 +198,14 @@ async def test_live_availability_reads_offers_by_article(db: Database) -> None:
     async with db.reader.connect() as conn:
         plan = (await conn.exec_driver_sql(f"EXPLAIN {sql}")).mappings().all()
     assert [(row["table"], row["type"]) for row in plan] == [("supplier_offer", "range"), ("supplier", "eq_ref")]
+
+
+async def test_an_oversized_upload_is_refused_and_leaves_nothing(db: Database, settings: StockImportSettings) -> None:
+    small = settings.model_copy(update={"max_upload_bytes": 64})
+    async with serve(create_app(small)) as client:
+        response = await client.post("/api/v1/suppliers/S2/feeds", content=b"article,qty,price\n" + b"A,1,1.00\n" * 20,
+                                     headers=TOKEN)  # fmt: skip
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "feed_too_large")
+    async with db.reader.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(import_batch))).scalar_one() == 0
+    assert not any(small.feed_store_dir.glob("*/*"))  # the partial file was removed with its folder

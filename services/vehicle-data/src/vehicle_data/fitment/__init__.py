@@ -1,0 +1,1 @@
+"""Fitment: which tyres and wheels fit which vehicle variant, by bucket, with a match score."""

@@ -210,23 +210,8 @@ def _json_default(value: Any) -> Any:
 
 
 def product(row: sa.Row[Any]) -> Product:
-    """The API shape of a ``catalog_article`` row."""
-    return Product(
-        article_number=row.article_number,
-        type=row.article_type,
-        ean=row.ean,
-        brand=row.brand,
-        model=row.model,
-        description=row.description,
-        list_price=row.list_price,
-        specs={name: getattr(row, name) for name in SPEC_COLUMNS.get(row.article_type, ())},
-        availability=Availability(
-            sellable_qty=row.sellable_qty,
-            in_stock=row.sellable_qty > 0,
-            best_price=row.best_price,
-            next_delivery_date=row.next_delivery_date,
-        ),
-    )
+    """The API shape of a ``catalog_article`` row (lookup and detail: one row, so the model is cheap)."""
+    return Product.model_validate(product_body(row))
 
 
 # Cursors: base64url JSON of the filter fingerprint, the sort and the last row's sort key. Opaque to

@@ -16,7 +16,8 @@ from foundation.bulk import upsert, utc_now
 from integration_sdk.consumer import BatchContext, Batched
 from integration_sdk.replicas import versioned_delete
 from integration_sdk.versioning import newest_events
-from webshop.projections.stock import after_projection_commit, copy_availability
+from webshop.projections.committed import after_projection_commit
+from webshop.projections.stock import copy_availability
 from webshop.tables import catalog_article
 
 STREAM = "catalog"

@@ -8,7 +8,6 @@ recorded.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,28 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Envelope, StockAvailabilityChanged
 from foundation.bulk import upsert, utc_now
-from integration_sdk import metrics
 from integration_sdk.consumer import BatchContext, Batched
 from integration_sdk.versioning import newest_events
-from webshop.search.cache import bump_catalog_generation
+from webshop.projections.committed import after_projection_commit
 from webshop.tables import article_availability_projection, catalog_article
 
 STREAM = "stock"
 AVAILABILITY = ("sellable_qty", "best_price", "next_delivery_date")
-
-
-def after_projection_commit(context: BatchContext, projection: str, envelopes: list[Envelope]) -> None:
-    """Once committed: invalidate the search cache and record how fresh the projection is."""
-
-    async def committed() -> None:
-        now = time.time()
-        histogram = metrics.PROJECTION_FRESHNESS.labels("webshop", projection)
-        for envelope in envelopes:
-            histogram.observe(max(now - envelope.occurred_at.timestamp(), 0))
-        if context.redis is not None:  # cached search answers hold the generation they were computed at
-            await bump_catalog_generation(context.redis, context.outbox.settings)
-
-    context.after_commit(committed)
 
 
 def projection_row(event: StockAvailabilityChanged) -> dict[str, Any]:

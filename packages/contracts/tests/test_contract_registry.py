@@ -25,14 +25,18 @@ from contracts import (
     ErpOrderStatusChanged,
     FitmentMapping,
     FitmentMappingChanged,
+    FitmentRecomputeRequested,
     FullFeedReceived,
     OrderLine,
     OrderPlaced,
     PlatformOrderImported,
     PlatformTrackingPushRequested,
     StockAvailabilityChanged,
+    TyreExclusion,
+    TyreSizeFitment,
     UnknownContractVersion,
     UnknownMessageType,
+    VehicleFitmentRecomputeRequested,
     VehicleVariantUpserted,
     open_envelope,
 )
@@ -63,12 +67,24 @@ SAMPLES: list[Contract] = [
     FullFeedReceived(batch_id="SUP-001-20261125-1a2b", supplier_id="SUP-001", file_name="stock.csv"),
     CorrectionFeedReceived(batch_id="SUP-001-20261125-3c4d", supplier_id="SUP-001", file_name="fix.csv"),
     FitmentMappingChanged(
-        vehicle_variant_id=4711, product_type="wheel", version=9,
-        mappings=[
-            FitmentMapping(article_number="AL-7518-5112", position="both", is_original_equipment=True, match_score=100),
-            FitmentMapping(article_number="AL-8019-5112", position="rear", is_original_equipment=False, match_score=80),
+        vehicle_variant_id=4711, version=9, replace=True,
+        tyre_sizes=[
+            TyreSizeFitment(axle="both", width=225, aspect=45, rim_diameter=17, base_score=100,
+                            is_original_equipment=True, min_load_index=88, reference_speed_rating="W",
+                            reference_run_flat=False),
+        ],
+        tyre_exclusions=[TyreExclusion(axle="both", article_number="TY0000042")],
+        mappings_upserted=[
+            FitmentMapping(article_number="AL-7518-5112", product_type="wheel", position="both",
+                           is_original_equipment=True, match_score=100),
+            FitmentMapping(article_number="AL-8019-5112", product_type="wheel", position="rear",
+                           is_original_equipment=False, match_score=80),
         ],
     ),
+    FitmentMappingChanged(vehicle_variant_id=4711, version=10, replace=False, mappings_removed=["AL-8019-5112"]),
+    FitmentRecomputeRequested(request_id="r-1", reason="vehicle sync"),
+    VehicleFitmentRecomputeRequested(request_id="r-2", vehicle_variant_id=4711, tyre_buckets=["225:45:17:both"],
+                                     reason="rule 3 added"),
     VehicleVariantUpserted(
         vehicle_variant_id=4711, make="Volkswagen", model="Golf", generation="VIII", variant_name="2.0 TDI 150",
         year_from=2020, engine="2.0 TDI", body="hatchback", drive="fwd", bolt_count=5, pcd=Decimal("112.0"),
@@ -168,10 +184,19 @@ def test_spec_field_sets_name_exactly_the_optional_spec_fields() -> None:
     assert sum(map(len, SPEC_FIELDS.values())) == len(listed)
 
 
-def test_fitment_set_lists_each_article_once() -> None:
-    mapping = FitmentMapping(article_number="A", position="both", is_original_equipment=False, match_score=1)
+def test_fitment_change_lists_each_article_once() -> None:
+    mapping = FitmentMapping(article_number="A", product_type="wheel", position="both", is_original_equipment=False,
+                             match_score=1)  # fmt: skip
     with pytest.raises(ValueError, match="more than once: A"):
-        FitmentMappingChanged(vehicle_variant_id=1, product_type="tyre", mappings=[mapping, mapping], version=1)
+        FitmentMappingChanged(vehicle_variant_id=1, version=1, replace=False, mappings_upserted=[mapping, mapping])
+
+
+def test_a_replacing_fitment_change_is_complete() -> None:
+    with pytest.raises(ValueError, match="carries tyre_sizes and tyre_exclusions"):
+        FitmentMappingChanged(vehicle_variant_id=1, version=1, replace=True, tyre_sizes=[])
+    with pytest.raises(ValueError, match="removes nothing"):
+        FitmentMappingChanged(vehicle_variant_id=1, version=1, replace=True, tyre_sizes=[], tyre_exclusions=[],
+                              mappings_removed=["A"])  # fmt: skip
 
 
 def test_erp_status_versions_follow_the_lifecycle() -> None:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from foundation.db import Database
 from foundation.settings import ServiceSettings
+from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.generator import generate
 from integration_sdk.testing import truncate_tables
-from vehicle_data.tables import vehicle_axle_fitment, vehicle_variant
+from vehicle_data.tables import fitment_pending, vehicle_axle_fitment, vehicle_variant
 from vehicle_data.vehicles.service import sync_variants
 
 FITMENT = {
@@ -44,9 +45,14 @@ def write_sync_file(path: Path, records: list[dict[str, Any] | str]) -> Path:
 
 
 @pytest.fixture
+def outbox(migrated_islands: dict[str, ServiceSettings]) -> Outbox:
+    return Outbox(migrated_islands["vehicle-data"])
+
+
+@pytest.fixture
 async def db(migrated_islands: dict[str, ServiceSettings]) -> AsyncIterator[Database]:
     settings = migrated_islands["vehicle-data"]
-    await truncate_tables(settings, "vehicle_variant", "vehicle_axle_fitment")
+    await truncate_tables(settings, "vehicle_variant", "vehicle_axle_fitment", "fitment_pending", "outbox_message")
     database = Database.from_settings(settings)
     yield database
     await database.dispose()
@@ -66,10 +72,23 @@ async def fitment_ids(db: Database) -> dict[int, set[int]]:
     return found
 
 
-async def test_full_sync_loads_variants_with_their_fitments(db: Database, tmp_path: Path) -> None:
+async def announced(db: Database) -> list[tuple[str, str]]:
+    """(message type, aggregate id) of the outbox, oldest first."""
+    async with db.reader.connect() as conn:
+        rows = await conn.execute(select(OUTBOX.c.message_type, OUTBOX.c.aggregate_id).order_by(OUTBOX.c.id))
+        return [(row[0], row[1]) for row in rows]
+
+
+async def pending_variants(db: Database) -> set[int]:
+    async with db.reader.connect() as conn:
+        rows = await conn.scalars(select(fitment_pending.c.item_key).where(fitment_pending.c.kind == "vehicle"))
+        return {int(key) for key in rows}
+
+
+async def test_full_sync_loads_variants_with_their_fitments(db: Database, outbox: Outbox, tmp_path: Path) -> None:
     path = write_sync_file(tmp_path / "variants.jsonl", [variant(i) for i in range(1, 6)])
 
-    result = await sync_variants(db, path, "full", chunk_size=2)
+    result = await sync_variants(db, outbox, path, "full", chunk_size=2)
 
     assert (result.records_total, result.records_ok, result.records_rejected, result.created) == (5, 5, 0, 5)
     assert result.changed_ids == [1, 2, 3, 4, 5]
@@ -85,9 +104,16 @@ async def test_full_sync_loads_variants_with_their_fitments(db: Database, tmp_pa
     assert sorted((f.fitment_kind, f.tyre_width, str(f.wheel_width)) for f in fitments) == [
         ("oe", 205, "6.5"), ("optional", 225, "7.5"),
     ]  # fmt: skip
+    # each new variant is announced and listed for the fitment recompute, which is requested once
+    events = await announced(db)
+    assert events[:-1] == [("vehicle.variant.upserted", str(i)) for i in range(1, 6)]
+    assert events[-1][0] == "fitment.recompute.requested"
+    assert await pending_variants(db) == {1, 2, 3, 4, 5}
 
 
-async def test_bad_records_are_reported_with_line_and_field_and_good_ones_applied(db: Database, tmp_path: Path) -> None:
+async def test_bad_records_are_reported_with_line_and_field_and_good_ones_applied(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
     records: list[dict[str, Any] | str] = [
         variant(1),
         "{not json",  # line 2
@@ -99,7 +125,7 @@ async def test_bad_records_are_reported_with_line_and_field_and_good_ones_applie
         variant(8, colour="red"),  # line 8
         variant(9),
     ]
-    result = await sync_variants(db, write_sync_file(tmp_path / "v.jsonl", records))
+    result = await sync_variants(db, outbox, write_sync_file(tmp_path / "v.jsonl", records))
 
     reported = {(error.line_no, error.field): error for error in result.errors}
     assert set(reported) == {
@@ -117,20 +143,24 @@ async def test_bad_records_are_reported_with_line_and_field_and_good_ones_applie
     assert await versions(db) == {1: 1, 9: 1}
 
 
-async def test_resync_of_the_same_file_changes_nothing(db: Database, tmp_path: Path) -> None:
+async def test_resync_of_the_same_file_changes_nothing(db: Database, outbox: Outbox, tmp_path: Path) -> None:
     path = write_sync_file(tmp_path / "v.jsonl", [variant(i) for i in range(1, 4)])
-    await sync_variants(db, path)
+    await sync_variants(db, outbox, path)
     fitments_before = await fitment_ids(db)
+    announced_before = await announced(db)
 
-    again = await sync_variants(db, path)
+    again = await sync_variants(db, outbox, path)
+    assert await announced(db) == announced_before  # nothing announced, no recompute requested
 
     assert (again.changes, again.unchanged, again.created) == ([], 3, 0)
     assert await versions(db) == {1: 1, 2: 1, 3: 1}
     assert await fitment_ids(db) == fitments_before
 
 
-async def test_delta_replaces_the_fitments_of_changed_variants_only(db: Database, tmp_path: Path) -> None:
-    await sync_variants(db, write_sync_file(tmp_path / "full.jsonl", [variant(i) for i in range(1, 5)]))
+async def test_delta_replaces_the_fitments_of_changed_variants_only(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
+    await sync_variants(db, outbox, write_sync_file(tmp_path / "full.jsonl", [variant(i) for i in range(1, 5)]))
     before = await fitment_ids(db)
     delta = [
         variant(2, fitments=[{**FITMENT, "tyre_width": 215}]),  # fitment changed
@@ -139,7 +169,7 @@ async def test_delta_replaces_the_fitments_of_changed_variants_only(db: Database
         variant(7),  # new
     ]
 
-    result = await sync_variants(db, write_sync_file(tmp_path / "delta.jsonl", delta), "delta")
+    result = await sync_variants(db, outbox, write_sync_file(tmp_path / "delta.jsonl", delta), "delta")
 
     assert [(c.vehicle_variant_id, c.version) for c in result.changes] == [(2, 2), (3, 2), (7, 1)]
     assert await versions(db) == {1: 1, 2: 2, 3: 2, 4: 1, 7: 1}
@@ -156,13 +186,13 @@ async def test_delta_replaces_the_fitments_of_changed_variants_only(db: Database
         assert widths.scalars().all() == [215]
 
 
-async def test_generated_sync_file_then_a_delta(db: Database, tmp_path: Path) -> None:
+async def test_generated_sync_file_then_a_delta(db: Database, outbox: Outbox, tmp_path: Path) -> None:
     manifest = generate("tiny", 7, tmp_path / "tiny-7")
     path = tmp_path / "tiny-7" / "vehicles" / "variants.jsonl"
-    full = await sync_variants(db, path, "full")
+    full = await sync_variants(db, outbox, path, "full")
     variants = manifest["counts"]["variants"]
     assert (full.records_ok, full.records_rejected, full.created) == (variants, 0, variants)
-    assert (await sync_variants(db, path)).changes == []
+    assert (await sync_variants(db, outbox, path)).changes == []
 
     records = [json.loads(line) for line in path.read_text().splitlines()]
     wider = {**records[9]["fitments"][0], "tyre_width": records[9]["fitments"][0]["tyre_width"] + 10}
@@ -173,7 +203,7 @@ async def test_generated_sync_file_then_a_delta(db: Database, tmp_path: Path) ->
         {**records[0], "vehicle_variant_id": 5000},  # new
     ]
     before = await fitment_ids(db)
-    result = await sync_variants(db, write_sync_file(tmp_path / "delta.jsonl", delta), "delta")
+    result = await sync_variants(db, outbox, write_sync_file(tmp_path / "delta.jsonl", delta), "delta")
 
     assert [(c.vehicle_variant_id, c.version) for c in result.changes] == [(10, 2), (20, 2), (5000, 1)]
     after = await fitment_ids(db)

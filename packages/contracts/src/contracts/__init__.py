@@ -5,7 +5,16 @@ Importing the package registers every contract, so ``open_envelope`` knows them 
 
 from contracts.catalog import ArticleDiscontinued, ArticleUpserted, ErpOrderStatusChanged
 from contracts.envelope import Envelope, default_idempotency_key
-from contracts.fitment import AxleFitment, FitmentMapping, FitmentMappingChanged, VehicleVariantUpserted
+from contracts.fitment import (
+    AxleFitment,
+    FitmentMapping,
+    FitmentMappingChanged,
+    FitmentRecomputeRequested,
+    TyreExclusion,
+    TyreSizeFitment,
+    VehicleFitmentRecomputeRequested,
+    VehicleVariantUpserted,
+)
 from contracts.orders import OrderLine, OrderPlaced
 from contracts.platform import PlatformOrderImported, PlatformTrackingPushRequested
 from contracts.registry import (
@@ -36,6 +45,10 @@ __all__ = [
     "FieldProblem",
     "FitmentMapping",
     "FitmentMappingChanged",
+    "FitmentRecomputeRequested",
+    "TyreExclusion",
+    "TyreSizeFitment",
+    "VehicleFitmentRecomputeRequested",
     "OrderLine",
     "OrderPlaced",
     "PlatformOrderImported",

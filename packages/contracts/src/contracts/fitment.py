@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from contracts.registry import Contract, Frozen, register
 from contracts.types import AggregateVersion, ArticleNumber, Axle, Bore, Pcd, ProductType, RimWidth
@@ -14,41 +14,92 @@ VehicleVariantId = Annotated[int, Field(ge=1)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
+Score = Annotated[int, Field(ge=0, le=32767)]
+
+
 class FitmentMapping(Frozen):
     """One article that fits the vehicle (a row of ``product_vehicle_mappings``)."""
 
     article_number: ArticleNumber
     """ERP article number."""
+    product_type: ProductType
+    """``wheel`` (every fitting wheel) or ``tyre`` (only tyres an operator included outside their size)."""
     position: Axle
     """Axle the article fits: ``front``, ``rear`` or ``both``."""
     is_original_equipment: bool
-    """The vehicle maker fits this size from the factory."""
-    match_score: Annotated[int, Field(ge=0, le=32767)]
+    """The vehicle maker fits this article's size from the factory."""
+    match_score: Score
     """Ranking of the match, higher is better (SMALLINT)."""
+
+
+class TyreSizeFitment(Frozen):
+    """A tyre size that fits one axle of the vehicle, and the limits a tyre of that size must meet.
+
+    Tyres fit by size, so the mapping carries sizes, not the thousands of tyres in them. A catalogue
+    tyre of this size fits when ``min_load_index <= load_index <= 120`` and its speed rating is at
+    least ``reference_speed_rating`` in ``QRSTHVWY`` order, or it is a winter tyre; its score is
+    ``base_score``, minus 5 for a winter tyre below the reference speed rating, minus 10 when
+    ``reference_run_flat`` and the tyre is not run-flat.
+    """
+
+    axle: Axle
+    """``front``, ``rear`` or ``both``."""
+    width: Annotated[int, Field(gt=0)]
+    """Section width in mm."""
+    aspect: Annotated[int, Field(gt=0)]
+    """Aspect ratio in %."""
+    rim_diameter: Annotated[int, Field(gt=0)]
+    """Rim diameter in inches."""
+    base_score: Score
+    """100 OE size, 90 optional size, 60/50 alternative size within 1.5%/3%, 75 included by an operator."""
+    is_original_equipment: bool
+    """The size is the axle's OE size."""
+    min_load_index: Annotated[int, Field(ge=0)]
+    """Lowest load index that carries the axle (121: no passenger tyre does)."""
+    reference_speed_rating: Annotated[str, StringConstraints(min_length=1, max_length=4)]
+    """Speed rating a non-winter tyre must reach."""
+    reference_run_flat: bool
+    """The reference size is run-flat from the factory: a tyre that is not costs 10 points."""
+
+
+class TyreExclusion(Frozen):
+    """A tyre an operator excluded from one axle of the vehicle, whatever its size."""
+
+    axle: Axle
+    """``front``, ``rear`` or ``both`` (all axles)."""
+    article_number: ArticleNumber
+    """The excluded tyre."""
 
 
 @register
 class FitmentMappingChanged(Contract):
-    """The complete current mapping of one vehicle variant for one product type.
+    """The fitment of one vehicle variant changed: what fits it now, as a full state or as a change.
 
-    Replace-the-set semantics: the consumer replaces all its rows for (variant, product type) with
-    ``mappings``, so the replica is right whatever happened before; an empty list means nothing fits.
-    Together with versioning, a late older set never overwrites a newer one.
+    Versions of one variant follow each other without gaps. ``replace`` carries the full state (every
+    field set; apply when newer than what was applied). Otherwise it is the change from ``version - 1``:
+    apply it only right after that version. ``tyre_sizes`` and ``tyre_exclusions`` are always complete
+    when present (``None``: unchanged); ``mappings_upserted``/``mappings_removed`` change article rows.
     """
 
     message_type: ClassVar[str] = "fitment.mapping.changed"
-    schema_version: ClassVar[str] = "1.0"
+    schema_version: ClassVar[str] = "2.0"
 
     vehicle_variant_id: VehicleVariantId
-    """Vehicle variant the set belongs to."""
-    product_type: ProductType
-    """Product type the set covers."""
-    mappings: list[FitmentMapping]
-    """Every article that fits now, one entry per article number."""
-    version: AggregateVersion
-    """Version of this (variant, product type) mapping at vehicle-data, +1 per recompute that changed it."""
+    """Vehicle variant the fitment belongs to."""
+    version: Annotated[int, Field(ge=1)]
+    """Version of the variant's fitment at vehicle-data, +1 per recompute that changed it."""
+    replace: bool
+    """True: the complete fitment; False: the change from the previous version."""
+    tyre_sizes: list[TyreSizeFitment] | None = None
+    """Every tyre size that fits, per axle (complete), or None when unchanged."""
+    tyre_exclusions: list[TyreExclusion] | None = None
+    """Every excluded tyre (complete), or None when unchanged."""
+    mappings_upserted: list[FitmentMapping] = []
+    """Article rows that are new or changed (with ``replace``: all of them)."""
+    mappings_removed: list[ArticleNumber] = []
+    """Articles that no longer fit (never with ``replace``)."""
 
-    @field_validator("mappings")
+    @field_validator("mappings_upserted")
     @classmethod
     def _one_entry_per_article(cls, mappings: list[FitmentMapping]) -> list[FitmentMapping]:
         counts = Counter(mapping.article_number for mapping in mappings)
@@ -57,13 +108,71 @@ class FitmentMappingChanged(Contract):
             raise ValueError(f"article numbers listed more than once: {', '.join(duplicates)}")
         return mappings
 
+    @model_validator(mode="after")
+    def _complete_when_replacing(self) -> FitmentMappingChanged:
+        if self.replace and (self.tyre_sizes is None or self.tyre_exclusions is None or self.mappings_removed):
+            raise ValueError("a replacing change carries tyre_sizes and tyre_exclusions and removes nothing")
+        return self
+
     def aggregate_id(self) -> str:
-        """``<vehicle_variant_id>:<product_type>``."""
-        return f"{self.vehicle_variant_id}:{self.product_type}"
+        """The vehicle variant id."""
+        return str(self.vehicle_variant_id)
 
     def aggregate_version(self) -> int:
-        """The mapping set's version."""
+        """The fitment's version."""
         return self.version
+
+
+@register
+class FitmentRecomputeRequested(Contract):
+    """Command to vehicle-data's bulk queue: work through the pending recomputes (``fitment_pending``).
+
+    Sent after changes that leave work pending (catalogue specs, vehicle syncs, backfills); the handler
+    takes a chunk and sends the next request while work remains, so any number of requests coalesce.
+    """
+
+    message_type: ClassVar[str] = "fitment.recompute.requested"
+    schema_version: ClassVar[str] = "1.0"
+
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """Unique per request."""
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    """What left work pending, e.g. ``vehicle sync`` or ``catalogue``."""
+
+    def aggregate_id(self) -> str:
+        """The request."""
+        return self.request_id
+
+    def aggregate_version(self) -> int:
+        """A request is sent once."""
+        return 1
+
+
+@register
+class VehicleFitmentRecomputeRequested(Contract):
+    """Command to vehicle-data's high-priority queue: recompute what one rule change touched, now."""
+
+    message_type: ClassVar[str] = "fitment.recompute.vehicle-requested"
+    schema_version: ClassVar[str] = "1.0"
+
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """Unique per request."""
+    vehicle_variant_id: VehicleVariantId
+    """The variant whose fitment rules changed."""
+    article_number: ArticleNumber | None = None
+    """Only this article's fit (an article rule), or None."""
+    tyre_buckets: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] | None = None
+    """Only these tyre buckets (a size rule), or None; with neither, the whole variant."""
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    """Why, e.g. ``rule 17 added``."""
+
+    def aggregate_id(self) -> str:
+        """The variant (its requests are applied in order)."""
+        return str(self.vehicle_variant_id)
+
+    def aggregate_version(self) -> int:
+        """Requests are not versioned; each has its own idempotency key."""
+        return 1
 
 
 class AxleFitment(Frozen):
@@ -87,6 +196,8 @@ class AxleFitment(Frozen):
     """Minimum tyre load index."""
     speed_rating: Annotated[str, StringConstraints(min_length=1, max_length=4)]
     """Minimum tyre speed rating."""
+    run_flat: bool = False
+    """The factory fits run-flat tyres (added in 1.1)."""
 
 
 @register
@@ -94,7 +205,7 @@ class VehicleVariantUpserted(Contract):
     """A vehicle variant was created or changed: its full current state, for the webshop's vehicle selector."""
 
     message_type: ClassVar[str] = "vehicle.variant.upserted"
-    schema_version: ClassVar[str] = "1.0"
+    schema_version: ClassVar[str] = "1.1"
 
     vehicle_variant_id: VehicleVariantId
     """Vehicle variant key."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_MYSQL = "mysql+asyncmy://root:@127.0.0.1:3306"
@@ -64,6 +65,10 @@ class ServiceSettings(BaseSettings):
     # Tenant label on HTTP metrics: taken from the header, kept only if in this bounded list.
     tenant_header: str = "X-Tenant"
     tenants: list[str] = ["default"]
+
+    # Bearer token of operators (and other islands' jobs) on an island's operator API. The default only
+    # suits a local run: set a real one everywhere else.
+    operator_token: SecretStr = SecretStr("local-operator-token")
 
     readiness_timeout_s: float = 2.0
     shutdown_timeout_s: float = 15.0

@@ -82,7 +82,11 @@ SUBSCRIPTIONS: dict[str, tuple[Subscription, ...]] = {
         Subscription("stock.feed.full-received", BULK),
         Subscription("stock.feed.correction-received", HIGH_PRIORITY),
     ),
-    "vehicle-data": (Subscription("catalog.article.*", BULK),),
+    "vehicle-data": (
+        Subscription("catalog.article.*", BULK),
+        Subscription("fitment.recompute.requested", BULK),
+        Subscription("fitment.recompute.vehicle-requested", HIGH_PRIORITY),
+    ),
     "platform-export": (
         Subscription("catalog.article.*", BULK),
         Subscription("stock.availability.changed", BULK),

@@ -8,6 +8,7 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import outbox_hook
+from vehicle_data.fitment.api import router as fitment_router
 from vehicle_data.settings import VehicleDataSettings
 
 
@@ -18,6 +19,7 @@ def create_app(settings: VehicleDataSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion vehicle-data",
         description="Vehicle variants, fitment rules and the product-vehicle mapping.",
+        routers=[fitment_router],
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
     )

@@ -1,4 +1,11 @@
-"""Vehicle-data schema: vehicles, axle fitments, rules, the product replica, buckets and the mapping."""
+"""Vehicle-data schema: vehicles, axle fitments, rules, the product replica, buckets and the mapping.
+
+Source data: ``vehicle_variant`` and ``vehicle_axle_fitment`` (the provider's sync), ``fitment_rule``
+(operators), ``product_spec`` (catalogue events). Derived by the recompute (``vehicle_data.fitment``):
+``vehicle_axle`` and ``vehicle_axle_size`` (each axle as the rules see it), the bucket memberships,
+the tyre size fitments (``vehicle_tyre_bucket``'s fit columns), ``product_vehicle_mappings`` and the
+per-variant ``fitment_version``. ``fitment_pending`` is the durable work list of the recompute.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +65,7 @@ vehicle_axle_fitment = sa.Table(
     sa.Column("wheel_offset", sa.SmallInteger, nullable=False),
     sa.Column("load_index", sa.SmallInteger, nullable=False),
     sa.Column("speed_rating", sa.String(4), nullable=False),
+    sa.Column("run_flat", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint(
         "vehicle_variant_id",
         "axle",
@@ -84,6 +92,7 @@ fitment_rule = sa.Table(
     sa.Column("created_by", sa.String(100), nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
     sa.Column("deleted_at", TIMESTAMP, nullable=True),
+    sa.Index("idx_fitment_rule_variant", "vehicle_variant_id", "deleted_at"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
@@ -100,12 +109,56 @@ product_spec = sa.Table(
     mysql_charset="utf8mb4",
 )
 
+# Each axle of a variant as the rules see it (``rules.Axle``): a staggered variant has a front and a
+# rear axle, the others one axle "both"; "both" fitments of a staggered variant belong to each axle.
+vehicle_axle = sa.Table(
+    "vehicle_axle",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("bolt_count", sa.SmallInteger, nullable=False),
+    sa.Column("pcd", sa.Numeric(5, 1), nullable=False),
+    sa.Column("hub_bore", sa.Numeric(4, 1), nullable=False),
+    sa.Column("offset_min", sa.SmallInteger, nullable=False),
+    sa.Column("offset_max", sa.SmallInteger, nullable=False),
+    sa.Column("axle_load_kg", sa.Integer, nullable=False),
+    sa.Column("oe_wheel_offset", sa.SmallInteger, nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# The wheel sizes (diameter, width) each axle lists, OE or optional: what the wheel checks compare with.
+vehicle_axle_size = sa.Table(
+    "vehicle_axle_size",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("rim_diameter", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("wheel_width", sa.Numeric(3, 1), primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# Bucket membership of an axle, and for tyres the fit of that size: tyres fit by size (``rules``), so this
+# row is the tyre fitment itself. ``origin``: "rules", or "rule:<id>" for a size an operator included.
 vehicle_tyre_bucket = sa.Table(
     "vehicle_tyre_bucket",
     metadata,
     sa.Column("tyre_bucket", TYRE_BUCKET, primary_key=True),
     sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("width", sa.SmallInteger, nullable=False),
+    sa.Column("aspect", sa.SmallInteger, nullable=False),
+    sa.Column("rim_diameter", sa.SmallInteger, nullable=False),
+    sa.Column("base_score", sa.SmallInteger, nullable=False),
+    sa.Column("is_original_equipment", sa.Boolean, nullable=False),
+    sa.Column("min_load_index", sa.SmallInteger, nullable=False),
+    sa.Column("reference_speed_rating", sa.String(4), nullable=False),
+    sa.Column("reference_run_flat", sa.Boolean, nullable=False),
+    sa.Column("origin", sa.String(30), nullable=False),
+    sa.Column("computed_at", TIMESTAMP, nullable=False),
+    sa.Index("idx_vehicle_tyre_bucket_variant", "vehicle_variant_id", "axle"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
@@ -115,6 +168,7 @@ product_tyre_bucket = sa.Table(
     metadata,
     sa.Column("tyre_bucket", TYRE_BUCKET, primary_key=True),
     sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    sa.Index("idx_product_tyre_bucket_article", "article_number"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
@@ -124,6 +178,8 @@ vehicle_wheel_bucket = sa.Table(
     metadata,
     sa.Column("wheel_bucket", WHEEL_BUCKET, primary_key=True),
     sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Index("idx_vehicle_wheel_bucket_variant", "vehicle_variant_id"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
@@ -133,6 +189,44 @@ product_wheel_bucket = sa.Table(
     metadata,
     sa.Column("wheel_bucket", WHEEL_BUCKET, primary_key=True),
     sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    sa.Index("idx_product_wheel_bucket_article", "article_number"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# Tyres an operator excluded from an axle, derived from ``fitment_rule`` like the rest (and announced).
+vehicle_tyre_exclusion = sa.Table(
+    "vehicle_tyre_exclusion",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# Version of each variant's announced fitment (tyre sizes, article mappings, exclusions): +1 per
+# recompute that changed it; ``fitment.mapping.changed`` events carry it, deltas in unbroken sequence.
+fitment_version = sa.Table(
+    "fitment_version",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed_at", TIMESTAMP, nullable=False),
+    sa.Index("idx_fitment_version_changed", "changed_at"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# What still has to be recomputed: a variant (all its fitment) or an article (its bucket intersection).
+# Writers add rows in the transaction of their change; the recompute deletes them in the transaction of
+# its result, so a crash in between leaves the work listed, never lost.
+fitment_pending = sa.Table(
+    "fitment_pending",
+    metadata,
+    sa.Column("kind", sa.String(10), primary_key=True),
+    sa.Column("item_key", sa.String(50), primary_key=True),
+    sa.Column("requested_at", TIMESTAMP, nullable=False),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )

@@ -12,12 +12,18 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
-from integration_sdk.topology import BULK
+from integration_sdk.topology import BULK, HIGH_PRIORITY
 from vehicle_data import product_specs
+from vehicle_data.fitment import handlers as fitment
 from vehicle_data.settings import VehicleDataSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={BULK: product_specs.HANDLERS})
+MESSAGING = MessagingSpec(
+    handlers={
+        BULK: {**product_specs.HANDLERS, **fitment.HANDLERS[BULK]},
+        HIGH_PRIORITY: fitment.HANDLERS[HIGH_PRIORITY],
+    }
+)
 
 
 def create_worker_app(settings: VehicleDataSettings | None = None) -> FastAPI:

@@ -1,8 +1,12 @@
 """Articles as the ERP exports them: tyres, wheels and TPMS sensors with realistic specs.
 
-Tyre sizes follow a Zipf-like popularity (205/55R16 first); seasons about 50/30/20 summer/winter/
-all-season; load index grows with size; wheels carry the bolt patterns and centre bores of the makes
-they are made for, hub-centric or needing a centring ring.
+Tyre sizes: vehicles are fitted from the factory with a few dozen popular sizes (``TYRE_SIZES``,
+205/55R16 first), and the catalogue also carries the usual alternatives of each (``CATALOGUE_SIZES``).
+A wholesaler's breadth per size grows much more slowly than demand: a few hundred articles of the most
+popular size, tens of a rare one (``BREADTH_WEIGHTS``), while suppliers stock articles by demand
+(``Article.popularity``). Seasons about 50/30/20 summer/winter/all-season; load index grows with
+size; wheels carry the bolt patterns and centre bores of the makes they are made for, hub-centric or
+needing a centring ring.
 """
 
 from __future__ import annotations
@@ -25,7 +29,39 @@ TYRE_SIZES: tuple[tuple[int, int, int], ...] = (
     (305, 30, 20), (335, 25, 22), (215, 70, 16), (235, 65, 17), (265, 65, 17), (245, 70, 16), (225, 60, 18),
     (205, 65, 16), (215, 40, 17), (195, 45, 16), (225, 60, 16),
 )  # fmt: skip
-SIZE_WEIGHTS = tuple(1 / (rank + 1) ** 1.05 for rank in range(len(TYRE_SIZES)))
+SIZE_WEIGHTS = tuple(1 / (rank + 1) ** 1.05 for rank in range(len(TYRE_SIZES)))  # demand by rank
+
+
+def _rolling_mm(width: int, aspect: int, rim: int) -> float:
+    return rim * 25.4 + 2 * width * aspect / 100
+
+
+def _catalogue_sizes() -> tuple[tuple[int, int, int], ...]:
+    """The popular sizes, then their alternatives: rim ±1", width ±20 mm, aspect ±10, within 4%."""
+    sizes = list(TYRE_SIZES)
+    seen = set(sizes)
+    for width, aspect, rim in TYRE_SIZES:
+        reference = _rolling_mm(width, aspect, rim)
+        for other_rim in (rim, rim - 1, rim + 1):
+            for other_width in range(width - 20, width + 21, 10):
+                for other_aspect in range(aspect - 10, aspect + 11, 5):
+                    size = (other_width, other_aspect, other_rim)
+                    deviation = abs(_rolling_mm(*size) - reference) / reference
+                    if size not in seen and 25 <= other_aspect <= 80 and deviation <= 0.04:
+                        seen.add(size)
+                        sizes.append(size)
+    return tuple(sizes)
+
+
+CATALOGUE_SIZES = _catalogue_sizes()
+# Articles per size: flat next to demand (rank ** -0.3 for the popular sizes, each alternative like a
+# popular size of rank 120).
+BREADTH_WEIGHTS = tuple(
+    [1 / (rank + 1) ** 0.3 for rank in range(len(TYRE_SIZES))]
+    + [1 / 120**0.3] * (len(CATALOGUE_SIZES) - len(TYRE_SIZES))
+)
+# Demand per catalogue size (what suppliers stock): an alternative sells like the least popular OE size.
+DEMAND_WEIGHTS = SIZE_WEIGHTS + (SIZE_WEIGHTS[-1],) * (len(CATALOGUE_SIZES) - len(TYRE_SIZES))
 SEASONS = (("summer", 50), ("winter", 30), ("all_season", 20))
 TYRE_BRANDS: dict[str, tuple[str, ...]] = {
     "Michelin": ("Pilot Sport 5", "Primacy 4+", "Alpin 6", "CrossClimate 2"),
@@ -159,12 +195,12 @@ def generate_articles(rng: random.Random, tyres: int, wheels: int, tpms: int) ->
     """The article master in export order: tyres, wheels, sensors; numbers and EANs unique."""
     articles: list[Article] = []
     serial = 0
-    # Every size gets at least a few tyres per season, so every OE size a vehicle names exists.
+    # Every popular size gets at least a few tyres per season, so every OE size a vehicle names exists.
     size_plan = [index for index in range(len(TYRE_SIZES)) for _ in range(3)]
-    size_plan += rng.choices(range(len(TYRE_SIZES)), weights=SIZE_WEIGHTS, k=max(0, tyres - len(size_plan)))
+    size_plan += rng.choices(range(len(CATALOGUE_SIZES)), weights=BREADTH_WEIGHTS, k=max(0, tyres - len(size_plan)))
     brands = sorted(TYRE_BRANDS)
     for n, size_index in enumerate(size_plan[:tyres]):
-        width, aspect, rim = TYRE_SIZES[size_index]
+        width, aspect, rim = CATALOGUE_SIZES[size_index]
         season = SEASONS[n % 3][0] if n < 3 * len(TYRE_SIZES) else rng.choices(
             [s for s, _ in SEASONS], weights=[w for _, w in SEASONS])[0]  # fmt: skip
         brand = rng.choice(brands)
@@ -182,7 +218,7 @@ def generate_articles(rng: random.Random, tyres: int, wheels: int, tpms: int) ->
         }  # fmt: skip
         serial += 1
         articles.append(Article(f"TY{serial:07d}", "tyre", ean13(serial), brand, model,
-                                price.quantize(Decimal("0.01")), specs, SIZE_WEIGHTS[size_index]))  # fmt: skip
+                                price.quantize(Decimal("0.01")), specs, DEMAND_WEIGHTS[size_index]))  # fmt: skip
     makes = sorted(MAKES)
     for _ in range(wheels):
         make = rng.choice(makes)

@@ -12,7 +12,7 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
-from integration_sdk.partners.catalog import MAKES, SIZE_WEIGHTS, TYRE_SIZES, load_index
+from integration_sdk.partners.catalog import MAKES, TYRE_SIZES, load_index
 
 MODELS: dict[str, tuple[str, ...]] = {
     "Volkswagen": ("Golf", "Polo", "Passat", "Tiguan", "T-Roc", "ID.3", "Touran", "Arteon"),
@@ -28,6 +28,7 @@ MODELS: dict[str, tuple[str, ...]] = {
     "Mazda": ("Mazda2", "Mazda3", "CX-5", "MX-5"), "Fiat": ("500", "Panda", "Tipo"),
 }  # fmt: skip
 STAGGERED_MAKES = {"BMW": 0.30, "Mercedes-Benz": 0.22, "Porsche": 0.6, "Audi": 0.08, "Tesla": 0.25}
+RUN_FLAT_MAKES = {"BMW", "Mercedes-Benz"}  # staggered sports models often leave the factory on run-flats
 INDIRECT_TPMS_MAKES = {"Volkswagen", "Skoda", "Seat", "Audi", "Renault"}
 STAGGERED_PAIRS = (
     ((225, 40, 18), (255, 35, 18)), ((225, 40, 19), (255, 35, 19)), ((245, 40, 19), (275, 35, 19)),
@@ -37,6 +38,8 @@ STAGGERED_PAIRS = (
 ENGINES = ("1.0 TSI 95", "1.5 TSI 150", "2.0 TDI 150", "2.0 TDI 200", "1.6 Hybrid 141", "2.0 Turbo 245",
            "3.0 Turbo 374", "Electric 204", "Electric 286", "1.2 PureTech 130", "1.4 e-Hybrid 204")  # fmt: skip
 BODIES = ("hatchback", "sedan", "estate", "suv", "coupe")
+# Share of variants per OE size: flatter than sales (each size is fitted to many low-volume variants).
+OE_SIZE_WEIGHTS = tuple(1 / (rank + 1) ** 0.8 for rank in range(len(TYRE_SIZES)))
 
 
 def _rim_width(tyre_width: int) -> Decimal:
@@ -44,12 +47,15 @@ def _rim_width(tyre_width: int) -> Decimal:
     return Decimal(round(tyre_width * 0.034 * 2) / 2).quantize(Decimal("0.1"))
 
 
-def _fitment(axle: str, kind: str, size: tuple[int, int, int], offset: int, rng: random.Random) -> dict[str, object]:
+def _fitment(
+    axle: str, kind: str, size: tuple[int, int, int], offset: int, rng: random.Random, run_flat: bool = False
+) -> dict[str, object]:
     width, aspect, rim = size
     return {
         "axle": axle, "fitment_kind": kind, "tyre_width": width, "tyre_aspect": aspect, "rim_diameter": rim,
         "wheel_width": str(_rim_width(width)), "wheel_offset": offset,
         "load_index": load_index(width, aspect, rim) - rng.randint(0, 3), "speed_rating": rng.choice("HVWY"),
+        "run_flat": run_flat,
     }  # fmt: skip
 
 
@@ -68,11 +74,13 @@ def generate_variants(rng: random.Random, count: int) -> list[dict[str, object]]
         staggered = rng.random() < STAGGERED_MAKES.get(make, 0.0) * 0.9
         if staggered:
             front, rear = rng.choice(STAGGERED_PAIRS)
-            fitments = [_fitment("front", "oe", front, et_low, rng), _fitment("rear", "oe", rear, et_high, rng)]
+            run_flat = make in RUN_FLAT_MAKES and rng.random() < 0.5
+            fitments = [_fitment("front", "oe", front, et_low, rng, run_flat),
+                        _fitment("rear", "oe", rear, et_high, rng, run_flat)]  # fmt: skip
         else:
-            oe = TYRE_SIZES[rng.choices(range(len(TYRE_SIZES)), weights=SIZE_WEIGHTS)[0]]
+            oe = TYRE_SIZES[rng.choices(range(len(TYRE_SIZES)), weights=OE_SIZE_WEIGHTS)[0]]
             fitments = [_fitment("both", "oe", oe, (et_low + et_high) // 2, rng)]
-            optional = TYRE_SIZES[rng.choices(range(len(TYRE_SIZES)), weights=SIZE_WEIGHTS)[0]]
+            optional = TYRE_SIZES[rng.choices(range(len(TYRE_SIZES)), weights=OE_SIZE_WEIGHTS)[0]]
             if optional != oe and abs(optional[2] - oe[2]) <= 1 and rng.random() < 0.6:
                 fitments.append(_fitment("both", "optional", optional, (et_low + et_high) // 2, rng))
         if year_from >= 2014:

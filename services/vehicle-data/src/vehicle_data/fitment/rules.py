@@ -2,29 +2,36 @@
 
 **Buckets** turn "could this fit?" into an equality join:
 
-- ``tyre_bucket = width:aspect:diameter:position``. A vehicle is a member for each OE and optional tyre
-  size of each axle; a tyre for each position (``both``, ``front``, ``rear``) of its size, so front and
-  rear sizes of a staggered car meet their tyres without a range query.
+- ``tyre_bucket = width:aspect:diameter:position``. A vehicle axle is a member for every size that may
+  go on it (``axle_tyre_sizes``): its OE and optional sizes, and their alternatives (same rim, width at
+  most one 10 mm step from a listed size and suited to that size's wheel width, rolling diameter within
+  3% of the OE size). A tyre is a member for each position (``both``, ``front``, ``rear``) of its size,
+  so front and rear sizes of a staggered car meet their tyres without a range query.
 - ``wheel_bucket = pcd:diameter:center_bore_floor:offset_range``. PCD and diameter are equalities.
   Centre bore and offset are ranges, so the vehicle side expands: a wheel fits when its bore is at least
-  the hub bore (larger needs a centring ring) and its offset lies in the variant's range. A wheel is a
-  member of one bucket (its bore floored to whole mm, its offset's 5 mm band); a vehicle of every bucket
-  whose bore floor is at or above its hub bore floor (up to ``MAX_BORE_MM``) and whose offset band
-  overlaps its offset range. Bucket candidates are then confirmed by the hard checks (exact bore and
-  offset), so a band that only overlaps the range never lets a wheel through.
+  the hub bore (larger needs a centring ring, made for up to ``MAX_RING_STEP_MM`` of difference) and its
+  offset lies in the variant's range. A wheel is a member of one bucket (its bore floored to whole mm,
+  its offset's 5 mm band); a vehicle of every bucket whose bore floor lies from its hub bore floor up
+  to ``MAX_RING_STEP_MM`` above and whose offset band overlaps its offset range. Bucket candidates are
+  then confirmed by the hard checks (exact bore and offset), so a band that only overlaps the range
+  never lets a wheel through.
 
-**Hard checks** (all must hold): PCD and bolt count equal; bore not smaller than the hub; wheel
-diameter one the axle lists (OE or optional) and width that size's or within half an inch of it; offset
-within the variant's range; tyre rim diameter one the axle lists; tyre load index and wheel load rating
-at least what half the axle load needs; a tyre below the OE speed rating only as a winter tyre; a tyre
-size off the OE rolling diameter by at most 3%.
+**Hard checks** (all must hold): PCD and bolt count equal; bore not smaller than the hub and at most
+``MAX_RING_STEP_MM`` larger; wheel diameter one the axle lists and width that size's or within half an
+inch of it; offset within the variant's range; tyre size one of ``axle_tyre_sizes``; tyre load index
+and wheel load rating at least what half the axle load needs; a tyre below the reference speed rating
+only as a winter tyre.
 
 **Score** (higher is better). Wheels: OE size and hub-centric 100; optional size, hub-centric 90;
 another allowed width, hub-centric (aftermarket) 80; any wheel that needs a centring ring 72; minus 1
 point per 5 mm of offset away from the OE offset (at most 10). Tyres: OE size 100; optional size 90;
-plus/minus size within 1.5% of the OE rolling diameter 60, within 3% 50; minus 5 for a winter tyre
-below the OE speed rating (the winter exception), minus 10 for a tyre that is not run-flat on a
-run-flat OE axle.
+an alternative size within 1.5% of the OE rolling diameter 60, within 3% 50; minus 5 for a winter tyre
+below the reference speed rating (the winter exception), minus 10 for a tyre that is not run-flat
+where the reference size is. The reference of a listed size is itself; of an alternative, the OE size.
+
+**Staggered variants**: one mapping row per (variant, article). An article that fits only one axle
+maps to that axle; one that fits both gets position ``both``, the lower of its two scores, and the OE
+flag only if it is OE on both (``combine_axles``).
 """
 
 from __future__ import annotations
@@ -33,11 +40,20 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 OFFSET_BAND_MM = 5
-MAX_BORE_MM = 80  # largest centre bore the catalogue carries; vehicle bore memberships stop here
+MAX_RING_STEP_MM = 20  # centring rings bridge at most this much between wheel bore and hub
 SPEED_ORDER = "QRSTHVWY"
+SPEED_RANK = {rating: rank for rank, rating in enumerate(SPEED_ORDER, start=1)}  # unknown ratings rank 0
+MANUAL_INCLUDE_SCORE = 75  # an article or size an operator included where the rules would not
 WIDTH_TOLERANCE_INCH = Decimal("0.5")  # a wheel this much wider or narrower than a listed size still fits
+ALTERNATIVE_WIDTH_STEP_MM = 10  # an alternative tyre size is at most one width step off a listed size
+MAX_ROLLING_DEVIATION = 0.03
+CLOSE_ROLLING_DEVIATION = 0.015
+RIM_WIDTH_TOLERANCE_INCH = Decimal("1.0")  # around the tyre's measuring rim (ETRTO's approved range)
+TYRE_ASPECTS = range(20, 90, 5)
+POSITIONS = ("both", "front", "rear")
 
 # ETRTO load index → kg per tyre (the range passenger and SUV tyres use).
 LOAD_INDEX_KG = {
@@ -47,6 +63,11 @@ LOAD_INDEX_KG = {
     103: 875, 104: 900, 105: 925, 106: 950, 107: 975, 108: 1000, 109: 1030, 110: 1060, 111: 1090,
     112: 1120, 113: 1150, 114: 1180, 115: 1215, 116: 1250, 117: 1285, 118: 1320, 119: 1360, 120: 1400,
 }  # fmt: skip
+
+
+def speed_rank(rating: str) -> int:
+    """Position in ``QRSTHVWY`` from 1; 0 for a rating outside it (it ranks below all, SQL's FIELD agrees)."""
+    return SPEED_RANK.get(rating, 0)
 
 
 def rolling_diameter_mm(width: int, aspect: int, rim_inch: int) -> float:
@@ -77,9 +98,9 @@ def product_wheel_bucket(bolt_count: int, pcd: Decimal, diameter: int, center_bo
 def vehicle_wheel_buckets(
     bolt_count: int, pcd: Decimal, diameters: set[int], hub_bore: Decimal, offset_min: int, offset_max: int
 ) -> Iterator[str]:
-    """Every bucket a wheel that may fit this axle can be in (confirmed afterwards by ``wheel_fits``)."""
+    """Every bucket a wheel that may fit this axle can be in (confirmed afterwards by ``wheel_score``)."""
     for diameter in sorted(diameters):
-        for bore_floor in range(math.floor(hub_bore), MAX_BORE_MM + 1):
+        for bore_floor in range(math.floor(hub_bore), math.floor(hub_bore) + MAX_RING_STEP_MM + 1):
             for band in range(offset_band(offset_min), offset_max + 1, OFFSET_BAND_MM):
                 yield wheel_bucket(bolt_count, pcd, diameter, bore_floor, band)
 
@@ -143,10 +164,20 @@ class Tyre:
     run_flat: bool
 
 
-def wheel_score(axle: Axle, wheel: Wheel) -> int | None:
-    """Score of a wheel on this axle, or None when a hard check fails."""
+@dataclass(frozen=True)
+class Fit:
+    """An article's fit on one axle: its score and whether it is the factory fitment."""
+
+    score: int
+    is_original_equipment: bool
+
+
+def wheel_fit(axle: Axle, wheel: Wheel) -> Fit | None:
+    """How a wheel fits this axle, or None when a hard check fails."""
     if (wheel.bolt_count, wheel.pcd) != (axle.bolt_count, axle.pcd) or wheel.center_bore < axle.hub_bore:
         return None
+    if wheel.center_bore - axle.hub_bore > MAX_RING_STEP_MM:
+        return None  # no centring ring bridges that
     if not axle.offset_min <= wheel.offset <= axle.offset_max or wheel.load_kg * 2 < axle.axle_load_kg:
         return None
     same_size = [s for s in axle.sizes if (s.rim_diameter, s.wheel_width) == (wheel.diameter, wheel.width)]
@@ -154,36 +185,153 @@ def wheel_score(axle: Axle, wheel: Wheel) -> int | None:
                     for s in axle.sizes)  # fmt: skip
     if not same_size and not near_size:
         return None
+    oe_size = any(s.kind == "oe" for s in same_size)
     if wheel.center_bore > axle.hub_bore:
         score = 72  # fits with a centring ring
-    elif any(s.kind == "oe" for s in same_size):
+    elif oe_size:
         score = 100
     else:
         score = 90 if same_size else 80  # optional size; or another allowed width (aftermarket)
-    return score - min(abs(wheel.offset - axle.oe.wheel_offset) // OFFSET_BAND_MM, 10)
+    penalty = min(abs(wheel.offset - axle.oe.wheel_offset) // OFFSET_BAND_MM, 10)
+    return Fit(score - penalty, oe_size and wheel.center_bore == axle.hub_bore)
+
+
+def wheel_score(axle: Axle, wheel: Wheel) -> int | None:
+    """Score of a wheel on this axle, or None when a hard check fails."""
+    fit = wheel_fit(axle, wheel)
+    return None if fit is None else fit.score
+
+
+def measuring_rim_inch(width: int, aspect: int) -> Decimal:
+    """The rim width a tyre is measured on (ETRTO, to the half inch): about 75-85% of its width."""
+    ratio = 0.75 if aspect >= 60 else 0.80 if aspect >= 55 else 0.85
+    return Decimal(round(width * ratio / 25.4 * 2)) / 2
+
+
+@dataclass(frozen=True)
+class SizeFit:
+    """How a tyre size relates to an axle: its base score and the listed size it is judged against."""
+
+    base_score: int
+    is_original_equipment: bool
+    reference: AxleSize
+
+
+@lru_cache(maxsize=65_536)
+def axle_tyre_sizes(axle: Axle) -> dict[tuple[int, int, int], SizeFit]:
+    """Every tyre size (width, aspect, rim) that may go on the axle: listed sizes and their alternatives."""
+    sizes: dict[tuple[int, int, int], SizeFit] = {}
+    for size in sorted(axle.sizes, key=lambda s: s.kind != "oe"):  # OE wins over an optional duplicate
+        key = (size.tyre_width, size.tyre_aspect, size.rim_diameter)
+        sizes.setdefault(key, SizeFit(100 if size.kind == "oe" else 90, size.kind == "oe", size))
+    oe = axle.oe
+    oe_rolling = rolling_diameter_mm(oe.tyre_width, oe.tyre_aspect, oe.rim_diameter)
+    for size in axle.sizes:
+        for width in range(size.tyre_width - ALTERNATIVE_WIDTH_STEP_MM, size.tyre_width + ALTERNATIVE_WIDTH_STEP_MM + 1,
+                           ALTERNATIVE_WIDTH_STEP_MM):  # fmt: skip
+            for aspect in TYRE_ASPECTS:
+                key = (width, aspect, size.rim_diameter)
+                if key in sizes or abs(measuring_rim_inch(width, aspect) - size.wheel_width) > RIM_WIDTH_TOLERANCE_INCH:
+                    continue
+                deviation = abs(rolling_diameter_mm(*key) - oe_rolling) / oe_rolling
+                if deviation <= MAX_ROLLING_DEVIATION:
+                    sizes[key] = SizeFit(60 if deviation <= CLOSE_ROLLING_DEVIATION else 50, False, oe)
+    return sizes
+
+
+def min_load_index(axle_load_kg: int) -> int:
+    """The lowest load index that carries half the axle load (one above the table: none does)."""
+    return next((index for index, kg in LOAD_INDEX_KG.items() if kg * 2 >= axle_load_kg), max(LOAD_INDEX_KG) + 1)
+
+
+@dataclass(frozen=True)
+class TyreSizeFit:
+    """Everything a tyre of one size needs to fit an axle: the size's fit plus the axle's limits.
+
+    This is what ``vehicle_tyre_bucket`` stores and the webshop's tyre lookup evaluates per article.
+    """
+
+    size: tuple[int, int, int]
+    base_score: int
+    is_original_equipment: bool
+    min_load_index: int
+    reference_speed_rating: str
+    reference_run_flat: bool
+
+    def fit(self, tyre: Tyre) -> Fit | None:
+        """How a tyre of this size fits: load index, the speed rating (winter exception) and run-flat."""
+        if not self.min_load_index <= tyre.load_index <= max(LOAD_INDEX_KG):
+            return None
+        score = self.base_score
+        if speed_rank(tyre.speed_rating) < speed_rank(self.reference_speed_rating):
+            if tyre.season != "winter":
+                return None  # below the reference speed rating only as a winter tyre
+            score -= 5
+        if self.reference_run_flat and not tyre.run_flat:
+            score -= 10
+        return Fit(score, self.is_original_equipment)
+
+
+def tyre_size_fits(axle: Axle) -> dict[tuple[int, int, int], TyreSizeFit]:
+    """The axle's tyre sizes with their fit and limits (its tyre bucket memberships)."""
+    least = min_load_index(axle.axle_load_kg)
+    return {
+        size: TyreSizeFit(size, fit.base_score, fit.is_original_equipment, least, fit.reference.speed_rating,
+                          fit.reference.run_flat)
+        for size, fit in axle_tyre_sizes(axle).items()
+    }  # fmt: skip
+
+
+def tyre_fit(axle: Axle, tyre: Tyre) -> Fit | None:
+    """How a tyre fits this axle, or None when a hard check fails."""
+    size_fit = tyre_size_fits(axle).get((tyre.width, tyre.aspect, tyre.rim_diameter))
+    return None if size_fit is None else size_fit.fit(tyre)
 
 
 def tyre_score(axle: Axle, tyre: Tyre) -> int | None:
     """Score of a tyre on this axle, or None when a hard check fails."""
-    if tyre.load_index not in LOAD_INDEX_KG or LOAD_INDEX_KG[tyre.load_index] * 2 < axle.axle_load_kg:
+    fit = tyre_fit(axle, tyre)
+    return None if fit is None else fit.score
+
+
+@dataclass(frozen=True)
+class AxleMatch:
+    """An article's mapping row for a variant: position, score, OE flag."""
+
+    position: str  # "front" | "rear" | "both"
+    score: int
+    is_original_equipment: bool
+
+
+def combine_axles(fits: dict[str, Fit]) -> AxleMatch | None:
+    """One mapping row from an article's fit per axle: a staggered variant's article that fits both
+    axles is ``both`` with the lower score, and OE only if it is OE on both."""
+    if not fits:
         return None
-    exact = next((s for s in axle.sizes if (s.tyre_width, s.tyre_aspect, s.rim_diameter)
-                  == (tyre.width, tyre.aspect, tyre.rim_diameter)), None)  # fmt: skip
-    reference = exact or axle.oe
-    if exact is not None:
-        score = 100 if exact.kind == "oe" else 90
-    else:
-        if tyre.rim_diameter not in {s.rim_diameter for s in axle.sizes}:
-            return None  # a tyre needs a rim the axle allows
-        oe = rolling_diameter_mm(reference.tyre_width, reference.tyre_aspect, reference.rim_diameter)
-        deviation = abs(rolling_diameter_mm(tyre.width, tyre.aspect, tyre.rim_diameter) - oe) / oe
-        if deviation > 0.03:
-            return None
-        score = 60 if deviation <= 0.015 else 50
-    if SPEED_ORDER.index(tyre.speed_rating) < SPEED_ORDER.index(reference.speed_rating):
-        if tyre.season != "winter":
-            return None  # below the OE speed rating only as a winter tyre
-        score -= 5
-    if reference.run_flat and not tyre.run_flat:
-        score -= 10
-    return score
+    if len(fits) == 1:
+        ((axle, fit),) = fits.items()
+        return AxleMatch(axle, fit.score, fit.is_original_equipment)
+    return AxleMatch("both", min(f.score for f in fits.values()), all(f.is_original_equipment for f in fits.values()))
+
+
+def build_axles(
+    bolt_count: int,
+    pcd: Decimal,
+    hub_bore: Decimal,
+    offset_min: int,
+    offset_max: int,
+    axle_load_front_kg: int,
+    axle_load_rear_kg: int,
+    fitments: list[tuple[str, AxleSize]],
+) -> dict[str, Axle]:
+    """A variant's axles: ``front`` and ``rear`` when any fitment names one (a ``both`` fitment then
+    belongs to each), else one axle ``both`` carrying the heavier axle load; sizes in source order."""
+    staggered = any(axle != "both" for axle, _ in fitments)
+    loads = {"front": axle_load_front_kg, "rear": axle_load_rear_kg,
+             "both": max(axle_load_front_kg, axle_load_rear_kg)}  # fmt: skip
+    axles = {}
+    for name in ("front", "rear") if staggered else ("both",):
+        sizes = tuple(size for axle, size in fitments if axle in (name, "both"))
+        if sizes:
+            axles[name] = Axle(bolt_count, pcd, hub_bore, offset_min, offset_max, loads[name], sizes)
+    return axles

@@ -37,6 +37,7 @@ class AxleFitment(BaseModel):
     wheel_offset: Annotated[int, Field(ge=-100, le=150)]
     load_index: Annotated[int, Field(ge=50, le=170)]
     speed_rating: Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
+    run_flat: bool = False
 
     @property
     def size_key(self) -> tuple[str, str, int, int, int]:

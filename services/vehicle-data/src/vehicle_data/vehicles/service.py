@@ -2,22 +2,24 @@
 
 The sync is its own unit-of-work edge: it holds the island's ``vehicle_sync`` named lock and
 commits one session per chunk. Only variants whose content hash changed are written: they get
-``version + 1`` and their fitments are replaced; unchanged variants and their fitments are not
-touched. Bad records are reported and skipped, good ones applied. ``apply_chunk`` is where the
-changed variants are known: their bucket memberships and ``vehicle.variant.upserted`` events
-belong there, in the same transaction. Full and delta files are applied the same way; variants
-missing from a full file are kept (withdrawing one must reach the mapping and the webshop as an
-event, a later step).
+``version + 1``, their fitments are replaced, a ``vehicle.variant.upserted`` goes into the outbox and
+the variant is listed for the fitment recompute (``fitment_pending``), all in the chunk's
+transaction; the last chunk requests the recompute (``vehicle-data.bulk``). Unchanged variants and
+their fitments are not touched. Bad records are reported and skipped, good ones applied. Full and
+delta files are applied the same way; variants missing from a full file are kept (withdrawing one
+is not part of the provider's file).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import AxleFitment, FitmentRecomputeRequested, VehicleVariantUpserted
 from foundation.bulk import (
     DEFAULT_CHUNK_SIZE,
     RowError,
@@ -29,6 +31,8 @@ from foundation.bulk import (
 )
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
+from integration_sdk.outbox import Outbox
+from vehicle_data.fitment import repository as fitment_repository
 from vehicle_data.vehicles import repository
 from vehicle_data.vehicles.models import VariantRecord
 from vehicle_data.vehicles.parsing import ParsedVariant, read_variants
@@ -79,8 +83,17 @@ def variant_row(variant: VariantRecord) -> dict[str, Any]:
     return {**variant.model_dump(exclude={"fitments"}), "content_hash": content_hash(data)}
 
 
-async def apply_chunk(session: AsyncSession, lines: list[ParsedVariant], first_line_of: dict[int, int]) -> ChunkOutcome:
-    """Write a chunk's new and changed variants with their fitments; nothing is committed here."""
+def variant_event(variant: VariantRecord, version: int) -> VehicleVariantUpserted:
+    """The announcement of a variant's new state."""
+    data = variant.model_dump(exclude={"fitments"})
+    fitments = [AxleFitment(**fitment.model_dump()) for fitment in variant.fitments]
+    return VehicleVariantUpserted(**data, fitments=fitments, version=version)
+
+
+async def apply_chunk(
+    session: AsyncSession, outbox: Outbox, lines: list[ParsedVariant], first_line_of: dict[int, int]
+) -> ChunkOutcome:
+    """Write a chunk's new and changed variants with their fitments, events and pending recomputes."""
     errors = [error for line in lines for error in line.errors]
     variants: dict[int, VariantRecord] = {}
     for line in lines:
@@ -105,12 +118,15 @@ async def apply_chunk(session: AsyncSession, lines: list[ParsedVariant], first_l
     ]
     await repository.replace_fitments(session, written, fitments)
     changes = [VariantChange(row["vehicle_variant_id"], row["version"]) for row in split.written]
-    # Next step: bucket memberships and one variant event per written row go here, in this transaction.
+    if changes:
+        await outbox.add_many(session, [variant_event(variants[c.vehicle_variant_id], c.version) for c in changes])
+        await fitment_repository.add_pending(await session.connection(), fitment_repository.VEHICLE, written)
     return ChunkOutcome(changes, split.created, split.unchanged, errors)
 
 
 async def sync_variants(
     db: Database,
+    outbox: Outbox,
     path: Path,
     kind: SyncKind = "full",
     progress: Progress = NO_PROGRESS,
@@ -124,7 +140,7 @@ async def sync_variants(
     async with db.writer.connect() as lock_conn, named_lock(lock_conn, "vehicle_sync"):
         for chunk in chunked(read_variants(path), chunk_size):
             async with db.sessions.begin() as session:
-                outcome = await apply_chunk(session, chunk, first_line_of)
+                outcome = await apply_chunk(session, outbox, chunk, first_line_of)
             rejected = len({error.line_no for error in outcome.errors})
             result.records_total += len(chunk)
             result.records_rejected += rejected
@@ -134,4 +150,7 @@ async def sync_variants(
             result.changes.extend(outcome.changes)
             result.errors.extend(outcome.errors)
             task.advance(len(chunk))
+        if result.changes:
+            async with db.sessions.begin() as session:
+                await outbox.add(session, FitmentRecomputeRequested(request_id=uuid.uuid4().hex, reason="vehicle sync"))
     return result

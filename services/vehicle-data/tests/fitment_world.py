@@ -15,13 +15,15 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
-from contracts import ArticleDiscontinued, ArticleUpserted, Envelope
+from contracts import ArticleDiscontinued, ArticleUpserted, Envelope, FitmentMappingChanged, open_envelope
 from foundation.db import Database
-from integration_sdk.consumer import BatchContext
-from integration_sdk.outbox import Outbox
+from integration_sdk.consumer import BatchContext, MessageContext
+from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.catalog import Article, generate_articles
 from integration_sdk.partners.vehicles import generate_variants
 from vehicle_data import product_specs
+from vehicle_data.fitment import repository as repo
+from vehicle_data.fitment.handlers import recompute_vehicle
 from vehicle_data.fitment.recompute import RecomputeReport, process_pending
 from vehicle_data.tables import vehicle_variant
 from vehicle_data.vehicles.service import sync_variants
@@ -75,12 +77,12 @@ async def publish_articles(
             await product_specs.apply_discontinued(ended, context)
 
 
-async def drain(db: Database, outbox: Outbox) -> RecomputeReport:
+async def drain(db: Database, outbox: Outbox, **options: Any) -> RecomputeReport:
     """Run the pending recomputes chunk by chunk, each in its own transaction, until none is left."""
     total = RecomputeReport()
     while True:
         async with db.sessions.begin() as session:
-            report, more = await process_pending(session, outbox)
+            report, more = await process_pending(session, outbox, **options)
         total.add(report)
         if not more:
             return total
@@ -104,3 +106,73 @@ async def variant_ids(db: Database) -> list[int]:
                 sa.select(vehicle_variant.c.vehicle_variant_id).order_by(vehicle_variant.c.vehicle_variant_id)
             )
         )
+
+
+async def run_rule_commands(db: Database, outbox: Outbox, after_id: int) -> int:
+    """Run the high-priority recompute commands the outbox holds after ``after_id`` as the worker would;
+    the last outbox id seen."""
+    async with db.reader.connect() as conn:
+        rows = (await conn.execute(
+            sa.select(OUTBOX.c.id, OUTBOX.c.body).where(
+                OUTBOX.c.id > after_id, OUTBOX.c.message_type == "fitment.recompute.vehicle-requested")
+            .order_by(OUTBOX.c.id)
+        )).all()  # fmt: skip
+        last = await conn.scalar(sa.select(sa.func.max(OUTBOX.c.id)))
+    for _, body in rows:
+        envelope = Envelope.from_bytes(body)
+        async with db.sessions.begin() as session:
+            await recompute_vehicle(open_envelope(envelope), MessageContext(session, outbox, envelope=envelope))
+    return int(last or after_id)
+
+
+def fold_announcements(bodies: Iterable[bytes]) -> dict[int, dict[str, Any]]:
+    """What a replica ends with after applying every ``fitment.mapping.changed`` in order (checking the
+    version sequence): per variant its tyre sizes, exclusions and article rows."""
+    state: dict[int, dict[str, Any]] = {}
+    for body in bodies:
+        event = open_envelope(Envelope.from_bytes(body))
+        if not isinstance(event, FitmentMappingChanged):
+            continue
+        current = state.setdefault(event.vehicle_variant_id, {"version": 0, "tyres": set(), "exclusions": set(),
+                                                               "mappings": {}})  # fmt: skip
+        if event.replace:
+            assert event.version > current["version"]
+            current["mappings"] = {}
+        else:
+            assert event.version == current["version"] + 1, (event.vehicle_variant_id, event.version)
+        current["version"] = event.version
+        if event.tyre_sizes is not None:
+            current["tyres"] = {tuple(t.model_dump().values()) for t in event.tyre_sizes}
+        if event.tyre_exclusions is not None:
+            current["exclusions"] = {(e.axle, e.article_number) for e in event.tyre_exclusions}
+        for number in event.mappings_removed:
+            current["mappings"].pop(number, None)
+        for mapping in event.mappings_upserted:
+            current["mappings"][mapping.article_number] = tuple(mapping.model_dump().values())
+    return state
+
+
+async def announced_state(db: Database) -> dict[int, dict[str, Any]]:
+    """vehicle-data's current announced fitment per variant, shaped like ``fold_announcements``."""
+    state: dict[int, dict[str, Any]] = {}
+    async with db.reader.connect() as conn:
+        ids = await variant_ids(db)
+        tyres = await repo.tyre_rows_by_variant(conn, ids)
+        exclusions = await repo.exclusions_by_variant(conn, ids)
+        mappings = await repo.mappings_by_variant(conn, ids)
+    for variant_id in ids:
+        state[variant_id] = {
+            "tyres": {(r["axle"], r["width"], r["aspect"], r["rim_diameter"], r["base_score"],
+                       bool(r["is_original_equipment"]), r["min_load_index"], r["reference_speed_rating"],
+                       bool(r["reference_run_flat"])) for r in tyres[variant_id]},
+            "exclusions": set(exclusions[variant_id]),
+            "mappings": {r["article_number"]: (r["article_number"], r["product_type"], r["position"],
+                                               bool(r["is_original_equipment"]), r["match_score"])
+                         for r in mappings[variant_id]},
+        }  # fmt: skip
+    return state
+
+
+async def outbox_bodies(db: Database) -> list[bytes]:
+    async with db.reader.connect() as conn:
+        return [row[0] for row in await conn.execute(sa.select(OUTBOX.c.body).order_by(OUTBOX.c.id))]

@@ -129,6 +129,8 @@ class FitmentRecomputeRequested(Contract):
 
     Sent after changes that leave work pending (catalogue specs, vehicle syncs, backfills); the handler
     takes a chunk and sends the next request while work remains, so any number of requests coalesce.
+    With ``tyre_bucket``, it recomputes that bucket's rows of the variants in it instead, a chunk of
+    variants (ids above ``after_variant``) at a time.
     """
 
     message_type: ClassVar[str] = "fitment.recompute.requested"
@@ -138,6 +140,10 @@ class FitmentRecomputeRequested(Contract):
     """Unique per request."""
     reason: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     """What left work pending, e.g. ``vehicle sync`` or ``catalogue``."""
+    tyre_bucket: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    """Recompute only this tyre bucket (an operator's bucket recompute)."""
+    after_variant: Annotated[int, Field(ge=0)] = 0
+    """With ``tyre_bucket``: continue with the variants above this id."""
 
     def aggregate_id(self) -> str:
         """The request."""

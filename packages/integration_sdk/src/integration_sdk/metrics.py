@@ -44,3 +44,11 @@ PROJECTION_FRESHNESS = Histogram(
     "projection_freshness_seconds", "Source change (event occurred-at) to projection commit, by projection.",
     ["island", "projection"], buckets=LAG_BUCKETS,
 )  # fmt: skip
+RECOMPUTE_ROWS = Counter(
+    "projection_recompute_rows_total",
+    "Rows a projection recompute evaluated, wrote or removed (kind: what a row is).",
+    ["island", "domain", "kind", "outcome"],
+)
+RECOMPUTE_SECONDS = Histogram(
+    "projection_recompute_seconds", "Duration of one recompute step.", ["island", "domain"], buckets=LAG_BUCKETS
+)

@@ -4,6 +4,10 @@ Retries, replays and several relays mean events of one aggregate can arrive out 
 projection handler calls ``newer_than_applied`` first, in its transaction: it raises the aggregate's
 row in ``applied_version`` to this version if that is higher, and answers whether this version is now
 the applied one. Two concurrent deliveries of one aggregate serialise on that row's lock.
+
+State events (each carries the full state) need only "newer wins". Change events (a delta on the
+previous version) must apply in unbroken sequence: ``locked_applied_versions`` and ``record_applied``
+let a handler check ``version == applied + 1`` itself and wait (retry) for a missing predecessor.
 """
 
 from __future__ import annotations
@@ -76,3 +80,37 @@ async def newest_events(session: AsyncSession, stream: str, items: Sequence[tupl
         session, stream, {aggregate_id: version for aggregate_id, (version, _) in latest.items()}
     )
     return [event for aggregate_id, (_, event) in latest.items() if aggregate_id in winners]
+
+
+async def locked_applied_versions(session: AsyncSession, stream: str, aggregate_ids: Iterable[str]) -> dict[str, int]:
+    """The applied version of each aggregate (0 where none was), locked until the transaction ends.
+
+    For streams of changes that must apply in unbroken sequence (a change only right after its
+    predecessor): read here, apply, then ``record_applied``. Locks are taken in key order.
+    """
+    ordered = sorted(set(aggregate_ids))
+    if not ordered:
+        return {}
+    now = utcnow()
+    await session.execute(
+        mysql_insert(APPLIED_VERSION).prefix_with("IGNORE"),
+        [{"stream": stream, "aggregate_id": aggregate_id, "version": 0, "applied_at": now} for aggregate_id in ordered],
+    )
+    rows = await session.execute(
+        sa.select(APPLIED_VERSION.c.aggregate_id, APPLIED_VERSION.c.version)
+        .where(APPLIED_VERSION.c.stream == stream, APPLIED_VERSION.c.aggregate_id.in_(ordered))
+        .order_by(APPLIED_VERSION.c.aggregate_id)
+        .with_for_update()
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def record_applied(session: AsyncSession, stream: str, versions: Mapping[str, int]) -> None:
+    """Store the versions now applied (rows locked by ``locked_applied_versions``)."""
+    now = utcnow()
+    for aggregate_id, version in sorted(versions.items()):
+        await session.execute(
+            APPLIED_VERSION.update()
+            .where(APPLIED_VERSION.c.stream == stream, APPLIED_VERSION.c.aggregate_id == aggregate_id)
+            .values(version=version, applied_at=now)
+        )

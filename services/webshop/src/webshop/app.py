@@ -10,6 +10,7 @@ from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import outbox_hook
 from webshop.search.api import router as search_router
 from webshop.settings import WebshopSettings
+from webshop.vehicles.api import router as vehicles_router
 
 
 def create_app(settings: WebshopSettings | None = None) -> FastAPI:
@@ -19,7 +20,7 @@ def create_app(settings: WebshopSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion webshop",
         description="Storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders.",
-        routers=[search_router],
+        routers=[search_router, vehicles_router],
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
     )

@@ -37,12 +37,82 @@ catalog_article = sa.Table(
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),
     sa.Index("idx_catalog_article_brand_model", "brand", "model", "article_number"),
     sa.Index("idx_catalog_article_ean", "ean"),
+    # The vehicle tyre lookup: a size's tyres with what the fit check, the score and the sort read.
+    sa.Index(
+        "idx_catalog_article_tyre_fitment",
+        *TYRE_SIZE,
+        "load_index",
+        "speed_rating",
+        "season",
+        "run_flat",
+        "best_price",
+        "sellable_qty",
+        "article_number",
+    ),  # fmt: skip
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
 
 article_availability_projection = spec.article_availability_projection(metadata)
 product_vehicle_mappings = spec.product_vehicle_mappings(metadata)  # replica of vehicle-data's mapping
+
+# The vehicle selector's replica of vehicle-data's variants (``vehicle.variant.upserted``, by version).
+vehicle_variant = sa.Table(
+    "vehicle_variant",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("make", sa.String(50), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("generation", sa.String(100), nullable=False),
+    sa.Column("variant_name", sa.String(200), nullable=False),
+    sa.Column("year_from", sa.SmallInteger, nullable=False),
+    sa.Column("year_to", sa.SmallInteger, nullable=True),
+    sa.Column("engine", sa.String(100), nullable=False),
+    sa.Column("body", sa.String(100), nullable=False),
+    sa.Column("drive", sa.String(10), nullable=False),
+    sa.Column("bolt_count", sa.SmallInteger, nullable=False),
+    sa.Column("pcd", sa.Numeric(5, 1), nullable=False),
+    sa.Column("hub_bore", sa.Numeric(4, 1), nullable=False),
+    sa.Column("tpms_type", sa.String(10), nullable=False),
+    sa.Column("is_staggered", sa.Boolean, nullable=False),
+    sa.Column("fitments", sa.JSON, nullable=False),  # the sizes per axle, as the provider lists them
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.Index("idx_vehicle_variant_make_model_year", "make", "model", "year_from"),
+    sa.Index("idx_vehicle_variant_model", "model"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# The tyre part of the mapping replica: tyres fit by size (``contracts.TyreSizeFitment``), so the replica
+# holds each axle's sizes with their limits, and the tyre lookup joins them to ``catalog_article``.
+vehicle_tyre_fitment = sa.Table(
+    "vehicle_tyre_fitment",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("width", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("aspect", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("rim_diameter", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("base_score", sa.SmallInteger, nullable=False),
+    sa.Column("is_original_equipment", sa.Boolean, nullable=False),
+    sa.Column("min_load_index", sa.SmallInteger, nullable=False),
+    sa.Column("reference_speed_rating", sa.String(4), nullable=False),
+    sa.Column("reference_run_flat", sa.Boolean, nullable=False),
+    sa.Column("computed_at", TIMESTAMP, nullable=False),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+vehicle_tyre_exclusion = sa.Table(
+    "vehicle_tyre_exclusion",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
 wheel_set_projection = spec.wheel_set_projection(metadata)
 wheel_set_component_index = spec.wheel_set_component_index(metadata)
 projection_job_checkpoint = spec.projection_job_checkpoint(metadata)

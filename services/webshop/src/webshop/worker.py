@@ -13,11 +13,11 @@ from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
 from integration_sdk.topology import BULK
-from webshop.projections import catalog, stock
+from webshop.projections import catalog, fitment, stock
 from webshop.settings import WebshopSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={BULK: {**catalog.HANDLERS, **stock.HANDLERS}})
+MESSAGING = MessagingSpec(handlers={BULK: {**catalog.HANDLERS, **stock.HANDLERS, **fitment.HANDLERS}})
 
 
 def create_worker_app(settings: WebshopSettings | None = None) -> FastAPI:

@@ -41,6 +41,7 @@ from vehicle_data.fitment.manual_rules import (
     rule_json,
 )
 from vehicle_data.fitment.reference import reference_for_axle
+from vehicle_data.fitment.rules import POSITIONS
 from vehicle_data.tables import fitment_version, vehicle_variant
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_operator)], tags=["fitment"])
@@ -101,10 +102,14 @@ async def recompute(body: RecomputeRequest, request: Request, outbox: OutboxDep)
                 sa.select(sa.func.count()).where(vehicle_variant.c.vehicle_variant_id == int(key))
             ):
                 raise ApiError(404, "unknown_vehicle", f"no vehicle variant {key}")
-        else:  # a bucket: the variants in it, and its articles' intersections
+        elif key.rsplit(":", 1)[-1] in POSITIONS:  # a tyre bucket: its rows of the variants in it, nothing else
+            variants = await repo.variants_in_bucket(conn, key, 0, 1_000_000)
+            await request_recompute(session, outbox, f"recompute {body.scope}", tyre_bucket=key)
+            return {"scope": body.scope, "vehicles": len(variants), "articles": 0}
+        else:  # a wheel bucket: the intersections of its wheels (with the variants in it)
             variants = await repo.variants_in_bucket(conn, key, 0, 1_000_000)
             articles = await repo.articles_in_bucket(conn, key)
-        await repo.add_pending(conn, repo.VEHICLE, variants)
+        await repo.add_pending(conn, repo.VEHICLE, variants if kind != "bucket" else [])
         await repo.add_pending(conn, repo.ARTICLE, articles)
         await request_recompute(session, outbox, f"recompute {body.scope}")
     return {"scope": body.scope, "vehicles": len(variants), "articles": len(articles)}

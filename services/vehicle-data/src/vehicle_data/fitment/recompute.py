@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts import FitmentMapping, FitmentMappingChanged, TyreExclusion, TyreSizeFitment
 from foundation.bulk import chunked, utc_now
+from integration_sdk import metrics
 from integration_sdk.outbox import Outbox
 from vehicle_data.fitment import repository as repo
 from vehicle_data.fitment.derived import (
@@ -58,11 +59,18 @@ from vehicle_data.tables import (
     vehicle_wheel_bucket,
 )
 
+ISLAND = "vehicle-data"
 VEHICLE_CHUNK = 200
 ARTICLE_CHUNK = 500
 FOLD_ABOVE = 5_000  # more pending articles than this are folded into variant recomputes
 TYRE_COLUMNS = ("width", "aspect", "rim_diameter", "base_score", "is_original_equipment", "min_load_index",
                 "reference_speed_rating", "reference_run_flat", "origin")  # fmt: skip
+
+
+COUNTS = (
+    "vehicles", "articles", "articles_folded", "tyre_rows_evaluated", "mapping_rows_evaluated", "tyre_rows_written",
+    "tyre_rows_removed", "mapping_rows_written", "mapping_rows_removed", "events",
+)  # fmt: skip
 
 
 @dataclass
@@ -72,6 +80,8 @@ class RecomputeReport:
     vehicles: int = 0
     articles: int = 0
     articles_folded: int = 0
+    tyre_rows_evaluated: int = 0
+    mapping_rows_evaluated: int = 0
     tyre_rows_written: int = 0
     tyre_rows_removed: int = 0
     mapping_rows_written: int = 0
@@ -82,11 +92,21 @@ class RecomputeReport:
 
     def add(self, other: RecomputeReport) -> None:
         """Fold another report into this one."""
-        for name in ("vehicles", "articles", "articles_folded", "tyre_rows_written", "tyre_rows_removed",
-                     "mapping_rows_written", "mapping_rows_removed", "events"):  # fmt: skip
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.tyre_buckets_written |= other.tyre_buckets_written
         self.changed_vehicles |= other.changed_vehicles
+
+    def record_metrics(self) -> None:
+        """Count this recompute's rows on ``projection_recompute_rows_total`` (domain ``fitment``)."""
+        for kind, outcome, value in (
+            ("variant", "evaluated", self.vehicles), ("article", "evaluated", self.articles),
+            ("tyre_size", "evaluated", self.tyre_rows_evaluated), ("tyre_size", "written", self.tyre_rows_written),
+            ("tyre_size", "removed", self.tyre_rows_removed), ("mapping", "evaluated", self.mapping_rows_evaluated),
+            ("mapping", "written", self.mapping_rows_written), ("mapping", "removed", self.mapping_rows_removed),
+        ):  # fmt: skip
+            if value:
+                metrics.RECOMPUTE_ROWS.labels(ISLAND, "fitment", kind, outcome).inc(value)
 
 
 @dataclass
@@ -296,26 +316,25 @@ async def recompute_vehicles(
                     desired_tyres[(row["tyre_bucket"], v, axle)] = row
                 if full is not None:
                     full[v].tyre_rows.append(row)
+        report.tyre_rows_evaluated += len(desired_tyres)
         stored_tyres = await repo.stored_tyre_rows(conn, ids)
         if tyre_buckets is not None:
             stored_tyres = {key: row for key, row in stored_tyres.items() if key[0] in tyre_buckets}
         await _write_tyre_diff(conn, stored_tyres, desired_tyres, changes, report)
 
-    named = {r.article_number for rs in rules.values() for r in rs if r.article_number is not None}
-    if article is not None:
-        named.add(article)
+    named = _named(rules) | ({article} if article is not None else set())
     named_specs = await repo.product_specs(conn, named)
     # The articles whose rows this recompute owns: all; one article; or, for a size rule, the articles the
     # variant's rules name (whether an included tyre needs its own row depends on the sizes).
     scope = None if whole else {article} if article is not None else named
     fits = await repo.wheel_fits(conn, vehicle_ids=ids, article_numbers=scope) if scope != set() else {}
     desired = _desired_mappings(fits, axles, rules, named_specs, size_fits, scope)
+    report.mapping_rows_evaluated += sum(len(f) for f in fits.values())
     stored = await repo.stored_mappings(conn, vehicle_ids=ids)
     if scope is not None:
         stored = {key: row for key, row in stored.items() if key[1] in scope}
     await _write_mapping_diff(conn, stored, desired, changes, report)
-    tyres = {a for a in named if a not in named_specs or named_specs[a]["product_type"] == "tyre"}
-    exclusions = {(v, axle, a) for v in axles for axle, a in tyre_exclusions(axles[v], rules.get(v, []), tyres)}
+    exclusions = _desired_exclusions(axles, rules, named_specs)
     await _write_exclusion_diff(conn, ids, exclusions, changes)
     if full is not None:
         for (v, _), row in desired.items():
@@ -325,6 +344,19 @@ async def recompute_vehicles(
 
     await _announce(session, outbox, versions, changes, full=full, correlation_id=correlation_id, report=report)
     return report
+
+
+def _named(rules: Mapping[int, list[Rule]]) -> set[str]:
+    """Articles the rules name."""
+    return {rule.article_number for rs in rules.values() for rule in rs if rule.article_number is not None}
+
+
+def _desired_exclusions(
+    axles: Mapping[int, Mapping[str, Axle]], rules: Mapping[int, list[Rule]], specs: Mapping[str, Mapping[str, Any]]
+) -> set[tuple[int, str, str]]:
+    """(variant, axle, article) of excluded tyres; an article not known yet counts as a tyre until it is."""
+    tyres = {a for a in _named(rules) if a not in specs or specs[a]["product_type"] == "tyre"}
+    return {(v, axle, a) for v in axles for axle, a in tyre_exclusions(axles[v], rules.get(v, []), tyres)}
 
 
 def _desired_mappings(
@@ -390,22 +422,26 @@ async def recompute_articles(
     size_fits = {v: tyre_fits(axles[v], rules.get(v, [])) for v in axles}
     specs = await repo.product_specs(conn, numbers)  # only these: rules naming other articles stay as they are
     desired = _desired_mappings(fits, axles, rules, specs, size_fits, None)
+    report.mapping_rows_evaluated += sum(len(f) for f in fits.values())
     stored = await repo.stored_mappings(conn, article_numbers=numbers)
     changes: dict[int, VariantChange] = defaultdict(VariantChange)
     await _write_mapping_diff(conn, stored, desired, changes, report)
+    if with_rules:  # an excluded article's spec decides whether it is a tyre exclusion
+        exclusions = _desired_exclusions(axles, rules, await repo.product_specs(conn, _named(rules)))
+        await _write_exclusion_diff(conn, sorted(with_rules), exclusions, changes)
     await _announce(session, outbox, versions, changes, full=None, correlation_id=correlation_id, report=report)
     return report
 
 
 async def process_pending(
-    session: AsyncSession, outbox: Outbox, *, correlation_id: str | None = None
+    session: AsyncSession, outbox: Outbox, *, correlation_id: str | None = None, fold_above: int = FOLD_ABOVE
 ) -> tuple[RecomputeReport, bool]:
     """Work off one chunk of ``fitment_pending``; (what it did, whether work remains)."""
     conn = await session.connection()
     report = RecomputeReport()
     counts = await repo.pending_counts(conn)
-    if counts[repo.ARTICLE] > FOLD_ABOVE:
-        keys = await repo.claim_pending(conn, repo.ARTICLE, FOLD_ABOVE)
+    if counts[repo.ARTICLE] > fold_above:
+        keys = await repo.claim_pending(conn, repo.ARTICLE, fold_above)
         affected = await refresh_product_buckets(conn, keys)
         await repo.add_pending(conn, repo.VEHICLE, affected)
         report.articles_folded = claimed = len(keys)

@@ -1,0 +1,1 @@
+"""The vehicle selector and the vehicle → products lookups of the storefront."""

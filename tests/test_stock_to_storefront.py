@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import threading
-import time
-from collections.abc import Coroutine, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +26,8 @@ from erp_middleware.worker import create_worker_app as erp_worker
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.outbox import OUTBOX, Outbox
-from integration_sdk.testing import delete_broker_namespace, serve, wait_until_ready
+from integration_sdk.testing import delete_broker_namespace
+from live_suite import TOKEN, LiveSuite, eventually, live_settings
 from stock_import.app import create_app as stock_app
 from stock_import.imports.service import register_suppliers
 from stock_import.worker import create_worker_app as stock_worker
@@ -39,60 +37,23 @@ from webshop.worker import create_worker_app as webshop_worker
 scenarios("features/stock_to_storefront.feature")
 
 T = TypeVar("T")
-TOKEN = {"Authorization": "Bearer local-operator-token"}
 FEED_MAPPING = {"format": "csv", "delimiter": ",", "columns": {"article_number": "article", "quantity": "qty",
                                                                "price": "price"}}  # fmt: skip
 
 
-class LiveSuite:
-    """The islands' apps running on a background event loop; ``run`` executes a coroutine there."""
-
-    def __init__(self, settings: dict[str, ServiceSettings]) -> None:
-        self.settings = settings
-        self.clients: dict[str, httpx.AsyncClient] = {}
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="live-suite", daemon=True)
-        self._stack = AsyncExitStack()
-
-    def __enter__(self) -> LiveSuite:
-        self._thread.start()
-        self.run(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self._stack.aclose())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-    async def _start(self) -> None:
-        apps = {
-            "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
-            "stock-import": stock_app, "stock-import worker": stock_worker,
-            "webshop": webshop_app, "webshop worker": webshop_worker,
-        }  # fmt: skip
-        for name, factory in apps.items():
-            client = await self._stack.enter_async_context(serve(factory(self.settings[name.split()[0]])))
-            assert (await wait_until_ready(client, 20)).status_code == 200, name
-            self.clients[name] = client
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = 60) -> T:
-        """Run ``coroutine`` on the suite's loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
-
-
 @pytest.fixture
 def suite(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> Iterator[LiveSuite]:
-    namespace = f"{next(iter(migrated_islands.values())).broker_namespace}{secrets.token_hex(2)}_"
-    settings = {
-        name: base.model_copy(update={"broker_namespace": namespace, "outbox_poll_interval_s": 0.5,
-                                      "retry_tiers_s": (0.2, 0.4, 0.6, 0.8, 1.0)})
-        for name, base in migrated_islands.items()
-    }  # fmt: skip
+    settings = live_settings(migrated_islands, secrets.token_hex(2))
     settings["stock-import"] = settings["stock-import"].model_copy(
         update={"feed_store_dir": tmp_path / "store", "feed_drop_dir": tmp_path / "drop"}
     )
     asyncio.run(_empty(settings))
-    with LiveSuite(settings) as live:
+    apps = {
+        "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
+        "stock-import": stock_app, "stock-import worker": stock_worker,
+        "webshop": webshop_app, "webshop worker": webshop_worker,
+    }  # fmt: skip
+    with LiveSuite(settings, apps) as live:
         yield live
     asyncio.run(delete_broker_namespace(settings["webshop"]))
 
@@ -126,7 +87,7 @@ def erp_catalogue(suite: LiveSuite, tmp_path: Path, article: str, width: int, as
         finally:
             await db.dispose()
         # The relay in the erp-middleware worker publishes; the webshop's catalogue projection applies it.
-        await _eventually(lambda: _product(suite, article), lambda response: response.status_code == 200, 5)
+        await eventually(lambda: _product(suite, article), lambda response: response.status_code == 200, 5)
 
     suite.run(load())
 
@@ -166,15 +127,6 @@ def upload_again(suite: LiveSuite, context: dict[str, Any], supplier: str) -> No
     _upload(suite, context, supplier, context["body"])
 
 
-async def _eventually(call: Any, done: Any, timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await call()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
 async def _product(suite: LiveSuite, article: str) -> httpx.Response:
     return await suite.clients["webshop"].get(f"/api/v1/products/{article}")
 
@@ -193,7 +145,7 @@ def _shows(qty: int, price: str) -> Any:
     parsers.parse('the storefront shows "{article}" in stock with {qty:d} pieces at {price} within {seconds:d} seconds')
 )
 def storefront_shows(suite: LiveSuite, seconds: int, article: str, qty: int, price: str) -> None:
-    response = suite.run(_eventually(lambda: _product(suite, article), _shows(qty, price), seconds))
+    response = suite.run(eventually(lambda: _product(suite, article), _shows(qty, price), seconds))
     assert _shows(qty, price)(response), response.text
     assert response.json()["availability"]["in_stock"] is True
 
@@ -213,7 +165,7 @@ def batch_report(suite: LiveSuite, context: dict[str, Any], rows: int, changed: 
     async def report() -> httpx.Response:
         return await client.get(f"/api/v1/import-batches/{context['batch_id']}", headers=TOKEN)
 
-    response = suite.run(_eventually(report, lambda r: r.json()["status"] != "queued", 5))
+    response = suite.run(eventually(report, lambda r: r.json()["status"] != "queued", 5))
     body = response.json()
     assert (body["status"], body["rows_ok"], body["aggregates_changed"]) == ("succeeded", rows, changed), body
 

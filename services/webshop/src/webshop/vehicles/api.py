@@ -49,7 +49,8 @@ AxleParam = Annotated[
 
 
 def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body, default=_default), media_type="application/json")
+    # Column names come back as str subclasses (quoted names), which orjson only takes as keys with this option.
+    return Response(orjson.dumps(body, default=_default, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
 
 
 def _default(value: Any) -> Any:

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from bench_messaging import percentiles
 from bench_search import setup, wait_ready
 from foundation.db import Database
-from integration_sdk.partners.generator import generate
+from integration_sdk.partners.generator import generate, is_current
 from integration_sdk.testing import delete_broker_namespace, island_settings
 from stock_import.tables import article_stock_aggregate, supplier_offer
 from webshop.tables import article_availability_projection
@@ -87,7 +87,7 @@ async def main(feeds_per_s: float, seconds: float, reuse: bool, seed: int, scale
     shop = island_settings("webshop", NAMESPACE, log_level="WARNING")
     feed_store = Path("var/bench-search/feeds")
     data_dir = Path("var/seed") / f"{scale}-{seed}"
-    if not (data_dir / "manifest.json").exists():
+    if not is_current(data_dir):
         generate(scale, seed, data_dir)  # type: ignore[arg-type]
     if not reuse:
         await setup(data_dir, stock.model_copy(update={"feed_store_dir": feed_store}), shop)

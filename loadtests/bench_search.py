@@ -46,7 +46,7 @@ from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import Outbox
-from integration_sdk.partners.generator import generate
+from integration_sdk.partners.generator import generate, is_current
 from integration_sdk.testing import island_settings
 from stock_import.imports.service import import_feed, register_suppliers
 from stock_import.stock.aggregates import availability
@@ -274,7 +274,7 @@ async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) 
     stock = stock.model_copy(update={"feed_store_dir": Path("var/bench-search/feeds")})
     shop = island_settings("webshop", NAMESPACE, log_level="WARNING")
     data_dir = Path("var/seed") / f"{scale}-{seed}"
-    if not (data_dir / "manifest.json").exists():
+    if not is_current(data_dir):
         generate(scale, seed, data_dir)  # type: ignore[arg-type]
     if not reuse:
         await setup(data_dir, stock, shop)

@@ -31,7 +31,7 @@ from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import OUTBOX, Outbox
-from integration_sdk.partners.generator import generate
+from integration_sdk.partners.generator import generate, is_current
 from integration_sdk.testing import island_settings
 from stock_import.imports.feeds import OfferRow, read_feed
 from stock_import.imports.mapping import FeedMapping
@@ -119,7 +119,7 @@ async def main(scale: str, seed: int, changed: float) -> None:
     island = next(i for i in discover_islands() if i.name == "stock-import")
     settings = island_settings("stock-import", NAMESPACE, log_level="WARNING")
     data_dir = Path("var/seed") / f"{scale}-{seed}"
-    if not (data_dir / "manifest.json").exists():
+    if not is_current(data_dir):
         print(f"generating the {scale} data set into {data_dir} ...")
         generate(scale, seed, data_dir)  # type: ignore[arg-type]
     await drop_schema(settings)

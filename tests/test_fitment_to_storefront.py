@@ -118,9 +118,7 @@ def erp_catalogue(suite: LiveSuite, tmp_path: Path) -> None:
     suite.run(load())
 
 
-@given(
-    "the vehicle data provider lists a Volkswagen Golf on 205/55 R16 with optional 225/45 R17 and an Audi A3 on 225/45 R17"
-)
+@given("the vehicle data provider lists a Golf on 205/55 R16 (optional 225/45 R17) and an A3 on 225/45 R17")
 def vehicle_sync(suite: LiveSuite, tmp_path: Path) -> None:
     records = [
         variant(GOLF, "Volkswagen", "Golf", "57.1", (38, 50),

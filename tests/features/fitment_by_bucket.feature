@@ -7,7 +7,7 @@ Feature: Fitment recompute runs incrementally by bucket
 
   Background:
     Given the ERP catalogue holds tyres in 205/55 R16 and 225/45 R17 and wheels for 5x112
-    And the vehicle data provider lists a Volkswagen Golf on 205/55 R16 with optional 225/45 R17 and an Audi A3 on 225/45 R17
+    And the vehicle data provider lists a Golf on 205/55 R16 (optional 225/45 R17) and an A3 on 225/45 R17
     And the storefront shows fitting tyres for both within 20 seconds
 
   Scenario: A dealer picks a vehicle and sees what fits

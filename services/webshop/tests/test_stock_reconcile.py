@@ -29,7 +29,7 @@ from foundation.settings import ServiceSettings
 from integration_sdk.outbox import APPLIED_VERSION
 from integration_sdk.testing import ISLANDS, serve, truncate_tables, wait_until_ready
 from webshop import cli
-from webshop.projections.maintenance import StockSource, StockSourceError, rebuild, reconcile
+from webshop.projections.stock_maintenance import StockSource, StockSourceError, rebuild, reconcile
 from webshop.settings import WebshopSettings
 from webshop.tables import article_availability_projection, catalog_article, projection_job_checkpoint
 
@@ -234,8 +234,8 @@ async def test_clear_errors_for_a_refused_token_or_an_unreachable_stock_import(s
 def test_cli_is_plugged_in_and_refuses_other_domains() -> None:
     plugged = {entry_point.name: entry_point for entry_point in entry_points(group="atraxion.commands")}
     assert plugged["projection"].load() is cli.app
-    for command in (["reconcile", "--domain", "fitment"], ["rebuild", "--domain", "sets", "--scope", "all"]):
+    for command in (["reconcile", "--domain", "sets"], ["rebuild", "--domain", "prices", "--scope", "all"]):
         result = CliRunner().invoke(cli.app, command)
         assert result.exit_code == 2
         message = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # unwrap rich's error box
-        assert "is not supported; only 'stock' for now (fitment and sets come with their islands' work)" in message
+        assert "is not a domain; choose one of stock, fitment" in message

@@ -1,7 +1,8 @@
 """``atraxion projection``: reconcile the webshop's projections with their sources, or rebuild them.
 
-Plugged into the operator CLI through the entry point ``atraxion.commands`` (``projection``). Only the
-stock projection has a source API so far; its source is stock-import's HTTP API, never its schema.
+Plugged into the operator CLI through the entry point ``atraxion.commands`` (``projection``). Each
+domain's source is its island's HTTP API, never its schema: ``stock`` stock-import's aggregates,
+``fitment`` vehicle-data's fitment snapshots.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from redis.exceptions import RedisError
@@ -20,26 +21,26 @@ from foundation.cache import create_redis
 from foundation.db import Database
 from foundation.progress import Progress
 from integration_sdk.cli.console import console, progress_bars
-from webshop.projections.maintenance import PAGE_SIZE, StockSource, StockSourceError, rebuild, reconcile
+from webshop.projections import fitment_maintenance as fitment
+from webshop.projections.jobs import SourceError
+from webshop.projections.stock_maintenance import PAGE_SIZE, StockSource, rebuild, reconcile
 from webshop.search.cache import bump_catalog_generation
 from webshop.settings import WebshopSettings
 
 app = typer.Typer(no_args_is_help=True, help="Webshop projections: reconcile with their source, or rebuild.")
-DOMAINS = ("stock",)
+DOMAINS = ("stock", "fitment")
 T = TypeVar("T")
 
 
 def check_domain(domain: str) -> str:
-    """Only stock so far: fitment and wheel sets get their source APIs with their islands' work."""
+    """A domain with a source API."""
     if domain not in DOMAINS:
-        raise typer.BadParameter(
-            f"{domain!r} is not supported; only 'stock' for now (fitment and sets come with their islands' work)"
-        )
+        raise typer.BadParameter(f"{domain!r} is not a domain; choose one of {', '.join(DOMAINS)}")
     return domain
 
 
 DomainOption = Annotated[
-    str, typer.Option("--domain", callback=check_domain, help="The projection's domain: stock (only, for now).")
+    str, typer.Option("--domain", callback=check_domain, help="The projection's domain: stock or fitment.")
 ]
 PageSizeOption = Annotated[int, typer.Option(min=1, max=5_000, help="Aggregates per page (and per transaction).")]
 
@@ -55,27 +56,36 @@ async def _refresh_search_cache(settings: WebshopSettings) -> None:
         await redis.aclose()
 
 
-def _run(work: Callable[[Database, StockSource, Progress], Awaitable[T]], wrote: Callable[[T], bool]) -> T:
-    """Run ``work`` with the webshop's database and stock-import's API; source problems exit with 1."""
+def _run(domain: str, work: Callable[[Database, Any, Progress], Awaitable[T]], wrote: Callable[[T], bool]) -> T:
+    """Run ``work`` with the webshop's database and the domain's source API; source problems exit with 1."""
     settings = WebshopSettings()
 
     async def run() -> T:
         db = Database.from_settings(settings)
+        source = (
+            StockSource.from_settings(settings) if domain == "stock" else fitment.FitmentSource.from_settings(settings)
+        )
         try:
-            async with StockSource.from_settings(settings) as source:
+            async with source:
                 with progress_bars() as progress:
                     result = await work(db, source, progress)
         finally:
             await db.dispose()
-        if wrote(result):
+        if domain == "stock" and wrote(result):
             await _refresh_search_cache(settings)
         return result
 
     try:
         return asyncio.run(run())
-    except (StockSourceError, LockBusyError) as exc:
+    except (SourceError, LockBusyError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+
+
+def _print_counts(domain: str, job: str, counts: dict[str, int]) -> None:
+    table = Table(*counts, title=f"{domain}: {job}")
+    table.add_row(*(f"{n:,}" for n in counts.values()))
+    console.print(table)
 
 
 @app.command("reconcile")
@@ -86,8 +96,14 @@ def reconcile_command(
     ] = None,
     page_size: PageSizeOption = PAGE_SIZE,
 ) -> None:
-    """Compare the projection with stock-import's aggregates and fix the rows that drifted."""
+    """Compare the projection with its source (stock-import's aggregates, vehicle-data's fitment) and fix drift."""
+    if domain == "fitment":
+        found = _run(domain, lambda db, source, progress: fitment.reconcile(db, source, since, progress),
+                     lambda report: report.fixed > 0)  # fmt: skip
+        _print_counts(domain, found.job_name, found.counts())
+        return
     report = _run(
+        domain,
         lambda db, source, progress: reconcile(db, source, since, progress, page_size=page_size),
         lambda report: report.fixed > 0,
     )
@@ -102,11 +118,23 @@ def reconcile_command(
 @app.command("rebuild")
 def rebuild_command(
     domain: DomainOption,
-    scope: Annotated[str, typer.Option(help="'all', or one article number.")],
+    scope: Annotated[str, typer.Option(help="'all'; stock: an article number; fitment: a variant id or bucket:KEY.")],
     page_size: PageSizeOption = PAGE_SIZE,
 ) -> None:
-    """Write the projection from stock-import's aggregates; a killed full rebuild resumes where it stopped."""
+    """Write the projection from its source; a killed full rebuild resumes where it stopped."""
+    if domain == "fitment":
+        if scope != "all" and not scope.startswith("bucket:") and not scope.isdigit():
+            raise typer.BadParameter("the fitment scope is 'all', a variant id or 'bucket:<tyre or wheel bucket>'")
+        done = _run(domain, lambda db, source, progress: fitment.rebuild(db, source, scope, progress),
+                    lambda report: report.written > 0)  # fmt: skip
+        if done.resumed_after is not None:
+            console.print(f"resumed {done.job_name} after variant {done.resumed_after}")
+        _print_counts(domain, done.job_name, {"variants": done.variants, "written": done.written,
+                                              "left (newer change applied)": done.newer_applied,
+                                              "unknown to vehicle-data": done.not_found})  # fmt: skip
+        return
     report = _run(
+        domain,
         lambda db, source, progress: rebuild(db, source, scope, progress, page_size=page_size),
         lambda report: report.written + report.zeroed > 0,
     )

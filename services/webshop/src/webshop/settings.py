@@ -24,3 +24,7 @@ class WebshopSettings(ServiceSettings):
     stock_import_url: str = "http://127.0.0.1:8002"
     # stock-import's operator token (its STOCK_IMPORT_OPERATOR_TOKEN); the default only suits a local run.
     stock_import_token: SecretStr = SecretStr("local-operator-token")
+    # vehicle-data's HTTP API: the fitment replica is reconciled and rebuilt from its snapshots there.
+    vehicle_data_url: str = "http://127.0.0.1:8004"
+    # vehicle-data's operator token (its VEHICLE_DATA_OPERATOR_TOKEN); the default only suits a local run.
+    vehicle_data_token: SecretStr = SecretStr("local-operator-token")

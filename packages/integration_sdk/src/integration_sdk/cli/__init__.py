@@ -7,7 +7,6 @@ group ``atraxion.commands``: each entry point is a ``typer.Typer`` added under i
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
 from importlib.metadata import entry_points
@@ -83,13 +82,12 @@ def migrate(
 
 def seed_data(scale: Scale, seed: int, data_dir: Path, islands: list[Island]) -> dict[str, dict[str, float]]:
     """Generate (or reuse) the partner files, then feed each island through its own ingestion path."""
-    from integration_sdk.partners.generator import generate
+    from integration_sdk.partners.generator import generate, is_current
 
     target = data_dir / f"{scale}-{seed}"
     results: dict[str, dict[str, float]] = {}
     with progress_bars() as progress:
-        manifest = target / "manifest.json"
-        if manifest.is_file() and json.loads(manifest.read_text()).get("seed") == seed:
+        if is_current(target):
             console.print(f"reusing generated partner files in {target}")
         else:
             started = time.perf_counter()

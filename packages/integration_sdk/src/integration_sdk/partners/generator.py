@@ -20,6 +20,9 @@ from integration_sdk.partners.suppliers import generate_suppliers, write_feed
 from integration_sdk.partners.vehicles import generate_variants, write_variants
 
 Scale = Literal["tiny", "small", "full"]
+# Bumped whenever a change makes the same scale and seed produce other data: a data set on disk with an
+# older version is stale (``is_current``), and benchmarks regenerate it.
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_current(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a complete data set of this generator version."""
+    manifest = out_dir / "manifest.json"
+    return manifest.exists() and json.loads(manifest.read_text()).get("generator_version") == GENERATOR_VERSION
+
+
 def generate(scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PROGRESS) -> dict[str, Any]:
     """Write the data set under ``out_dir`` and its ``manifest.json``; returns the manifest."""
     spec = SCALES[scale]
@@ -91,6 +100,7 @@ def generate(scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PRO
     counts["feeds"] = feeds
     files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = {
+        "generator_version": GENERATOR_VERSION,
         "scale": scale,
         "seed": seed,
         "counts": counts,

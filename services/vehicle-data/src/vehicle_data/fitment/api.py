@@ -42,7 +42,7 @@ from vehicle_data.fitment.manual_rules import (
 )
 from vehicle_data.fitment.reference import reference_for_axle
 from vehicle_data.fitment.rules import POSITIONS
-from vehicle_data.tables import fitment_version, vehicle_variant
+from vehicle_data.tables import fitment_version, product_spec, vehicle_variant
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_operator)], tags=["fitment"])
 ProductType = Literal["tyre", "wheel"]
@@ -93,9 +93,9 @@ async def recompute(body: RecomputeRequest, request: Request, outbox: OutboxDep)
     db = get_database(request)
     async with db.sessions.begin() as session:
         conn = await session.connection()
-        if kind == "all":
+        if kind == "all":  # every variant, and every article's memberships (folded into the variants' recompute)
             variants = list(await conn.scalars(sa.select(vehicle_variant.c.vehicle_variant_id)))
-            articles: list[str] = []
+            articles: list[str] = list(await conn.scalars(sa.select(product_spec.c.article_number)))
         elif kind == "vehicle":
             variants, articles = [int(key)], []
             if not await conn.scalar(

@@ -8,9 +8,7 @@ aggregate version is at least the applied one, so a newer event that already arr
 overwritten by an older snapshot, and the snapshot's version is recorded so an older event arriving
 later is ignored.
 
-Job state lives in ``projection_job_checkpoint`` (spec table 5). That table has no status column, so
-``last_success_batch_id`` carries the job's state: ``running`` or ``done`` for a rebuild, ``reconcile``
-for a reconcile report (whose counts are JSON in ``last_success_cursor``).
+Job state lives in ``projection_job_checkpoint`` (see ``webshop.projections.jobs``).
 """
 
 from __future__ import annotations
@@ -20,31 +18,37 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from foundation.bulk import named_lock, utc_now
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
 from integration_sdk.versioning import newest_applied
+from webshop.projections.jobs import (
+    DONE,
+    RECONCILE_MARKER,
+    RUNNING,
+    IslandSource,
+    SourceError,
+    resume_cursor,
+    save_checkpoint,
+)
 from webshop.projections.stock import AVAILABILITY, STREAM, copy_availability, write_availability
 from webshop.settings import WebshopSettings
-from webshop.tables import article_availability_projection, projection_job_checkpoint
+from webshop.tables import article_availability_projection
 
 PAGE_SIZE = 1_000
 MAX_ARTICLES_PER_REQUEST = 200  # `?article=` lists travel in the URL: keep it well under server line limits
-RECONCILE_MARKER = "reconcile"  # source_batch_id of rows reconcile wrote (the API does not return batch ids)
-REBUILD_MARKER = "rebuild"
-RUNNING, DONE = "running", "done"
+REBUILD_MARKER = "rebuild"  # source_batch_id of rows rebuild wrote (the API does not return batch ids); reconcile's:
+# RECONCILE_MARKER
 AGGREGATES_PATH = "/api/v1/stock/aggregates"
 
 
-class StockSourceError(RuntimeError):
+class StockSourceError(SourceError):
     """stock-import could not be read (unreachable, token refused, unexpected answer): nothing more was written."""
 
 
@@ -89,63 +93,21 @@ class AggregatePage:
     next_after: str | None
 
 
-class StockSource:
-    """Client of stock-import's aggregates API (keyset pages, or a list of articles).
+class StockSource(IslandSource):
+    """Client of stock-import's aggregates API (keyset pages, or a list of articles)."""
 
-    Pass ``client`` to talk to an app in-process (tests: ``integration_sdk.testing.serve``); its own
-    base URL is used then, and the caller closes it.
-    """
-
-    def __init__(
-        self, base_url: str, token: str, client: httpx.AsyncClient | None = None, timeout_s: float = 30
-    ) -> None:
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
-        self._headers = {"Authorization": f"Bearer {token}"}
-        self.base_url = str(self._client.base_url)
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The HTTP client requests go through."""
-        return self._client
+    island = "stock-import"
+    setting = "WEBSHOP_STOCK_IMPORT"
+    error = StockSourceError
 
     @classmethod
     def from_settings(cls, settings: WebshopSettings, client: httpx.AsyncClient | None = None) -> StockSource:
         """The source configured by ``WEBSHOP_STOCK_IMPORT_URL`` and ``WEBSHOP_STOCK_IMPORT_TOKEN``."""
         return cls(settings.stock_import_url, settings.stock_import_token.get_secret_value(), client)
 
-    async def __aenter__(self) -> StockSource:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this source created it."""
-        if self._owns_client:
-            await self._client.aclose()
-
     async def _get(self, params: list[tuple[str, str]]) -> dict[str, Any]:
-        try:
-            response = await self._client.get(AGGREGATES_PATH, params=tuple(params), headers=self._headers)
-        except httpx.TransportError as exc:
-            raise StockSourceError(
-                f"stock-import is unreachable at {self.base_url} ({type(exc).__name__}: {exc}); "
-                "is it running, and is WEBSHOP_STOCK_IMPORT_URL right?"
-            ) from exc
-        if response.status_code == 401:
-            raise StockSourceError(
-                f"stock-import at {self.base_url} refused the operator token (401): set WEBSHOP_STOCK_IMPORT_TOKEN "
-                "to stock-import's STOCK_IMPORT_OPERATOR_TOKEN"
-            )
-        if response.status_code != 200:
-            raise StockSourceError(
-                f"stock-import at {self.base_url} answered {response.status_code} to {AGGREGATES_PATH}: "
-                f"{response.text[:300]}"
-            )
-        body: dict[str, Any] = response.json()
+        body = await self.get(AGGREGATES_PATH, tuple(params))
+        assert body is not None
         return body
 
     async def page(
@@ -198,18 +160,6 @@ async def _write_guarded(session: AsyncSession, aggregates: Sequence[Aggregate],
     if rows:
         await write_availability(session, rows)
     return len(rows)
-
-
-async def _save_checkpoint(
-    session: AsyncSession, job: str, scope: str, cursor: str | None, state: str, success_at: datetime | None
-) -> None:
-    now = utc_now()
-    statement = mysql_insert(projection_job_checkpoint).values(
-        job_name=job, scope_key=scope, last_success_cursor=cursor, last_success_batch_id=state,
-        last_success_at=success_at, updated_at=now,
-    )  # fmt: skip
-    names = ("scope_key", "last_success_cursor", "last_success_batch_id", "last_success_at", "updated_at")
-    await session.execute(statement.on_duplicate_key_update({name: statement.inserted[name] for name in names}))
 
 
 # --- reconcile -----------------------------------------------------------------------------------------
@@ -265,7 +215,7 @@ async def reconcile(
         task.advance()
     async with db.sessions.begin() as session:
         scope = since.isoformat() if since else "all"
-        await _save_checkpoint(session, report.job_name, scope, json.dumps(report.counts()), RECONCILE_MARKER,
+        await save_checkpoint(session, report.job_name, scope, json.dumps(report.counts()), RECONCILE_MARKER,
                                utc_now())  # fmt: skip
     return report
 
@@ -341,13 +291,7 @@ async def _rebuild_all(
 ) -> None:
     job = report.job_name
     async with db.sessions.begin() as session:
-        checkpoint = projection_job_checkpoint
-        query = sa.select(checkpoint.c.last_success_cursor, checkpoint.c.last_success_batch_id)
-        saved = (await session.execute(query.where(checkpoint.c.job_name == job))).first()
-        if saved is not None and saved.last_success_batch_id == RUNNING:
-            report.resumed_after = saved.last_success_cursor or ""
-        else:  # never ran, or finished: start over
-            await _save_checkpoint(session, job, "all", None, RUNNING, None)
+        report.resumed_after = await resume_cursor(session, job, "all")
     after = report.resumed_after or ""
     task = progress.task(f"rebuild stock (pages of {page_size})")
     while max_pages is None or report.pages < max_pages:
@@ -362,7 +306,7 @@ async def _rebuild_all(
             upper = last if page.next_after is not None else None  # the last page sweeps to the end
             report.zeroed += await _sweep_range(session, after, upper, {a.article_number for a in page.items}, read_at)
             done = page.next_after is None
-            await _save_checkpoint(session, job, "all", None if done else last, DONE if done else RUNNING, utc_now())
+            await save_checkpoint(session, job, "all", None if done else last, DONE if done else RUNNING, utc_now())
         report.pages += 1
         report.aggregates += len(page.items)
         report.cursor = None if done else last

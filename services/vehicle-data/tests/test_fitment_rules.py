@@ -17,7 +17,7 @@ from vehicle_data.fitment.rules import (
     build_axles,
     combine_axles,
     measuring_rim_inch,
-    product_wheel_bucket,
+    product_wheel_buckets,
     rolling_diameter_mm,
     tyre_fit,
     tyre_score,
@@ -169,6 +169,7 @@ def test_a_fitting_wheel_is_in_one_of_the_vehicles_buckets() -> None:
         for bore in ("66.6", "70.1", "72.6", "76.0"):
             candidate = wheel(offset=offset, bore=bore)
             assert wheel_score(BMW_FRONT, candidate) is not None
-            assert product_wheel_bucket(5, D("112.0"), 18, D(bore), offset) in buckets, (offset, bore)
-    assert product_wheel_bucket(5, D("112.0"), 18, D("57.1"), 30) not in buckets  # too small a bore
-    assert product_wheel_bucket(5, D("112.0"), 18, D("66.6"), 55) not in buckets  # offset band above 45
+            assert set(product_wheel_buckets(5, D("112.0"), 18, D(bore), offset)) & buckets, (offset, bore)
+    assert not set(product_wheel_buckets(5, D("112.0"), 18, D("57.1"), 30)) & buckets  # too small a bore
+    assert not set(product_wheel_buckets(5, D("112.0"), 18, D("66.6"), 55)) & buckets  # offset band above 45
+    assert not set(product_wheel_buckets(5, D("112.0"), 18, D("87.1"), 30)) & buckets  # no ring that large

@@ -106,11 +106,14 @@ async def locked_applied_versions(session: AsyncSession, stream: str, aggregate_
 
 
 async def record_applied(session: AsyncSession, stream: str, versions: Mapping[str, int]) -> None:
-    """Store the versions now applied (rows locked by ``locked_applied_versions``)."""
+    """Store the versions now applied (rows locked by ``locked_applied_versions``): one statement."""
+    if not versions:
+        return
     now = utcnow()
-    for aggregate_id, version in sorted(versions.items()):
-        await session.execute(
-            APPLIED_VERSION.update()
-            .where(APPLIED_VERSION.c.stream == stream, APPLIED_VERSION.c.aggregate_id == aggregate_id)
-            .values(version=version, applied_at=now)
-        )
+    statement = mysql_insert(APPLIED_VERSION).values(
+        [{"stream": stream, "aggregate_id": aggregate_id, "version": version, "applied_at": now}
+         for aggregate_id, version in sorted(versions.items())]
+    )  # fmt: skip
+    await session.execute(
+        statement.on_duplicate_key_update(version=statement.inserted.version, applied_at=statement.inserted.applied_at)
+    )

@@ -35,10 +35,12 @@ from vehicle_data.fitment.rules import (
     Wheel,
     build_axles,
     min_load_index,
-    product_wheel_bucket,
     tyre_bucket,
     tyre_size_fits,
     vehicle_wheel_buckets,
+)
+from vehicle_data.fitment.rules import (
+    product_wheel_buckets as wheel_buckets_of,
 )
 
 Size = tuple[int, int, int]
@@ -214,11 +216,11 @@ def product_tyre_buckets(spec: Mapping[str, Any]) -> list[str]:
 
 
 def product_wheel_buckets(spec: Mapping[str, Any]) -> list[str]:
-    """A wheel's one bucket."""
+    """A wheel's buckets (one per hub bore floor it can serve)."""
     wheel = wheel_of(spec)
     if wheel is None:
         return []
-    return [product_wheel_bucket(wheel.bolt_count, wheel.pcd, wheel.diameter, wheel.center_bore, wheel.offset)]
+    return list(wheel_buckets_of(wheel.bolt_count, wheel.pcd, wheel.diameter, wheel.center_bore, wheel.offset))
 
 
 def apply_article_rules(

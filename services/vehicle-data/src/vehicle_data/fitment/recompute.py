@@ -440,8 +440,9 @@ async def process_pending(
     conn = await session.connection()
     report = RecomputeReport()
     counts = await repo.pending_counts(conn)
-    if counts[repo.ARTICLE] > fold_above:
-        keys = await repo.claim_pending(conn, repo.ARTICLE, fold_above)
+    if counts[repo.ARTICLE] > fold_above:  # a flood: fold it all (the last part too, not as small changes)
+        limit = fold_above if counts[repo.ARTICLE] > 2 * fold_above else counts[repo.ARTICLE]
+        keys = await repo.claim_pending(conn, repo.ARTICLE, limit)
         affected = await refresh_product_buckets(conn, keys)
         await repo.add_pending(conn, repo.VEHICLE, affected)
         report.articles_folded = claimed = len(keys)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from foundation.bulk import chunked, upsert, utc_now
+from foundation.bulk import chunked, insert_rows, utc_now
 from vehicle_data.fitment.derived import Rule
 from vehicle_data.fitment.rules import MAX_RING_STEP_MM, OFFSET_BAND_MM, WIDTH_TOLERANCE_INCH, Fit
 from vehicle_data.tables import (
@@ -94,8 +94,8 @@ async def replace_rows(
     """Delete the rows of ``keys`` (column ``key``) and insert ``rows`` in their place."""
     for chunk in chunked(sorted(keys), KEY_CHUNK):
         await conn.execute(sa.delete(table).where(table.c[key].in_(chunk)))
-    for chunk_rows in chunked(rows, 5_000):
-        await conn.execute(table.insert(), chunk_rows)
+    for chunk_rows in chunked(rows, 20_000):
+        await insert_rows(conn, table, chunk_rows)
 
 
 # --- the wheel check, set-based ------------------------------------------------------------------------
@@ -212,14 +212,8 @@ async def write_mappings(
             await conn.execute(
                 sa.delete(pvm).where(pvm.c.vehicle_variant_id == variant_id, pvm.c.article_number.in_(chunk))
             )
-    for chunk_rows in chunked(upserts, 5_000):
-        statement = mysql_insert(pvm)
-        await conn.execute(
-            statement.on_duplicate_key_update(
-                {name: statement.inserted[name] for name in (*MAPPING_COLUMNS, "computed_at")}
-            ),
-            list(chunk_rows),
-        )
+    for chunk_rows in chunked(upserts, 20_000):
+        await insert_rows(conn, pvm, chunk_rows, update=(*MAPPING_COLUMNS, "computed_at"))
 
 
 async def lock_versions(conn: AsyncConnection, vehicle_ids: Collection[int]) -> dict[int, int]:
@@ -298,8 +292,9 @@ async def pending_counts(conn: AsyncConnection) -> dict[str, int]:
 
 async def upsert_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Multi-row upserts of rows with the same keys (every non-key column overwritten)."""
-    for chunk_rows in chunked(rows, 5_000):
-        await upsert(conn, table, chunk_rows)
+    primary = {column.name for column in table.primary_key.columns}
+    for chunk_rows in chunked(rows, 20_000):
+        await insert_rows(conn, table, chunk_rows, update=[name for name in chunk_rows[0] if name not in primary])
 
 
 async def stored_exclusions(conn: AsyncConnection, vehicle_ids: Collection[int]) -> set[tuple[int, str, str]]:

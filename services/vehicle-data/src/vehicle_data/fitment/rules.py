@@ -8,13 +8,15 @@
   3% of the OE size). A tyre is a member for each position (``both``, ``front``, ``rear``) of its size,
   so front and rear sizes of a staggered car meet their tyres without a range query.
 - ``wheel_bucket = pcd:diameter:center_bore_floor:offset_range``. PCD and diameter are equalities.
-  Centre bore and offset are ranges, so the vehicle side expands: a wheel fits when its bore is at least
-  the hub bore (larger needs a centring ring, made for up to ``MAX_RING_STEP_MM`` of difference) and its
-  offset lies in the variant's range. A wheel is a member of one bucket (its bore floored to whole mm,
-  its offset's 5 mm band); a vehicle of every bucket whose bore floor lies from its hub bore floor up
-  to ``MAX_RING_STEP_MM`` above and whose offset band overlaps its offset range. Bucket candidates are
-  then confirmed by the hard checks (exact bore and offset), so a band that only overlaps the range
-  never lets a wheel through.
+  Centre bore and offset are ranges (a wheel fits when its bore is at least the hub bore, a larger one
+  needing a centring ring, made for up to ``MAX_RING_STEP_MM`` of difference, and its offset lies in the
+  variant's range), so each range is expanded on one side. The bore on the wheel's: a wheel is a member
+  of the bucket of every hub bore floor it can serve, its own bore floored to whole mm and each of the
+  ``MAX_RING_STEP_MM`` below (21 memberships). The offset on the vehicle's: a vehicle axle is a member
+  of the bucket of its hub bore floor for every 5 mm offset band that overlaps its offset range (about
+  seven per diameter). Bucket candidates are then confirmed by the hard checks (exact bore and offset),
+  so a band that only overlaps the range never lets a wheel through. (Expanding the bore on the vehicle
+  side instead would make 5M memberships at full scale rather than 1.3M.)
 
 **Hard checks** (all must hold): PCD and bolt count equal; bore not smaller than the hub and at most
 ``MAX_RING_STEP_MM`` larger; wheel diameter one the axle lists and width that size's or within half an
@@ -86,23 +88,26 @@ def offset_band(offset: int) -> int:
 
 
 def wheel_bucket(bolt_count: int, pcd: Decimal, diameter: int, bore_floor: int, band: int) -> str:
-    """``5x112.0:17:66:35-40``: bolt pattern, diameter, bore floor, offset band."""
+    """``5x112.0:17:66:35-40``: bolt pattern, diameter, (hub) bore floor, offset band."""
     return f"{bolt_count}x{pcd:.1f}:{diameter}:{bore_floor}:{band}-{band + OFFSET_BAND_MM}"
 
 
-def product_wheel_bucket(bolt_count: int, pcd: Decimal, diameter: int, center_bore: Decimal, offset: int) -> str:
-    """The one bucket a wheel is a member of."""
-    return wheel_bucket(bolt_count, pcd, diameter, math.floor(center_bore), offset_band(offset))
+def product_wheel_buckets(
+    bolt_count: int, pcd: Decimal, diameter: int, center_bore: Decimal, offset: int
+) -> Iterator[str]:
+    """The buckets of a wheel: one per hub bore floor it can serve (its own floor and the ring steps below)."""
+    floor = math.floor(center_bore)
+    for hub_floor in range(floor, floor - MAX_RING_STEP_MM - 1, -1):
+        yield wheel_bucket(bolt_count, pcd, diameter, hub_floor, offset_band(offset))
 
 
 def vehicle_wheel_buckets(
     bolt_count: int, pcd: Decimal, diameters: set[int], hub_bore: Decimal, offset_min: int, offset_max: int
 ) -> Iterator[str]:
-    """Every bucket a wheel that may fit this axle can be in (confirmed afterwards by ``wheel_score``)."""
+    """Every bucket a wheel that may fit this axle can be in (confirmed afterwards by ``wheel_fit``)."""
     for diameter in sorted(diameters):
-        for bore_floor in range(math.floor(hub_bore), math.floor(hub_bore) + MAX_RING_STEP_MM + 1):
-            for band in range(offset_band(offset_min), offset_max + 1, OFFSET_BAND_MM):
-                yield wheel_bucket(bolt_count, pcd, diameter, bore_floor, band)
+        for band in range(offset_band(offset_min), offset_max + 1, OFFSET_BAND_MM):
+            yield wheel_bucket(bolt_count, pcd, diameter, math.floor(hub_bore), band)
 
 
 @dataclass(frozen=True)

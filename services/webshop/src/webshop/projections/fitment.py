@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Envelope, FitmentMappingChanged, VehicleVariantUpserted
-from foundation.bulk import chunked, upsert, utc_now
+from foundation.bulk import chunked, insert_rows, utc_now
 from integration_sdk.consumer import BatchContext, Batched
 from integration_sdk.errors import TransientError
 from integration_sdk.replicas import versioned_upsert
@@ -103,8 +103,8 @@ async def _replace_rows(
 ) -> None:
     for chunk in chunked(variant_ids, 1_000):
         await session.execute(sa.delete(table).where(table.c.vehicle_variant_id.in_(chunk)))
-    for chunk_rows in chunked(rows, 5_000):
-        await session.execute(table.insert(), chunk_rows)
+    for chunk_rows in chunked(rows, 20_000):
+        await insert_rows(session, table, chunk_rows)
 
 
 async def write_changes(session: AsyncSession, changes: dict[int, NetChange]) -> None:
@@ -134,8 +134,9 @@ async def write_changes(session: AsyncSession, changes: dict[int, NetChange]) ->
         for change in changes.values()
         for row in change.upserted.values()
     ]
-    for chunk_rows in chunked(rows, 5_000):
-        await upsert(session, pvm, chunk_rows)
+    update = ("product_type", "position", "is_original_equipment", "match_score", "computed_at")
+    for chunk_rows in chunked(rows, 20_000):
+        await insert_rows(session, pvm, chunk_rows, update=update)
 
 
 async def apply_fitment(items: list[tuple[FitmentMappingChanged, Envelope]], context: BatchContext) -> None:

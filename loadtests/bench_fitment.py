@@ -30,14 +30,19 @@ import argparse
 import asyncio
 import os
 import random
+import subprocess
+import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncmy
+import httpx
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from bench_messaging import percentiles
+from bench_search import wait_ready
 from contracts import Envelope
 from erp_middleware.articles.parsing import open_article_export
 from erp_middleware.articles.service import article_row, article_upserted
@@ -48,15 +53,26 @@ from integration_sdk.consumer import BatchContext, Consumer
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.generator import generate, is_current
-from integration_sdk.testing import island_settings
+from integration_sdk.testing import delete_broker_namespace, island_settings
 from integration_sdk.topology import BULK
 from vehicle_data import product_specs
-from vehicle_data.fitment.recompute import RecomputeReport, process_pending
-from vehicle_data.tables import product_vehicle_mappings, vehicle_tyre_bucket
+from vehicle_data.fitment.manual_rules import RuleInput, add_rule, delete_rule
+from vehicle_data.fitment.recompute import (
+    VEHICLE_CHUNK,
+    RecomputeReport,
+    process_pending,
+    recompute_articles,
+    recompute_vehicles,
+)
+from vehicle_data.fitment.reference import reference_for_axle
+from vehicle_data.fitment.rules import tyre_bucket
+from vehicle_data.tables import product_spec, product_vehicle_mappings, vehicle_tyre_bucket
 from vehicle_data.vehicles.service import sync_variants
 from webshop.projections import fitment as webshop_fitment
 from webshop.projections.catalog import catalog_row
 from webshop.tables import catalog_article
+from webshop.tables import vehicle_tyre_fitment as webshop_tyre_fitment
+from webshop.vehicles.queries import items_query, page_of, tyre_candidates, wheel_candidates
 
 NAMESPACE = "bfit_"
 ISLANDS = {island.name: island for island in discover_islands()}
@@ -157,6 +173,310 @@ async def replicate(vehicle: Any, shop: Any) -> None:
         await shop_db.dispose()
 
 
+def p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def sample_variants(vehicle: Any, count: int, seed: int) -> list[tuple[int, str, tuple[int, int, int]]]:
+    """(variant, its first axle, that axle's OE tyre size) of random variants."""
+    db = Database.from_settings(vehicle)
+    try:
+        async with db.reader.connect() as conn:
+            rows = (await conn.execute(
+                sa.select(vehicle_tyre_bucket.c.vehicle_variant_id, vehicle_tyre_bucket.c.axle,
+                          vehicle_tyre_bucket.c.width, vehicle_tyre_bucket.c.aspect, vehicle_tyre_bucket.c.rim_diameter)
+                .where(vehicle_tyre_bucket.c.is_original_equipment.is_(True))
+            )).all()  # fmt: skip
+    finally:
+        await db.dispose()
+    first = {}
+    for variant_id, axle, width, aspect, rim in sorted(rows):
+        first.setdefault(variant_id, (variant_id, axle, (width, aspect, rim)))
+    return random.Random(seed).sample(sorted(first.values()), count)
+
+
+async def incremental(vehicle: Any, seed: int, samples: int) -> None:
+    """Each kind of change recomputed as the worker does it, in its own transaction, timed."""
+    db, outbox = Database.from_settings(vehicle), Outbox(vehicle)
+    rng = random.Random(seed)
+    try:
+        targets = await sample_variants(vehicle, samples, seed)
+        timings: dict[str, list[float]] = {"rule": [], "wheel": [], "variant": []}
+        touched: dict[str, list[int]] = {"rule": [], "wheel": [], "variant": []}
+        for variant_id, axle, (width, aspect, rim) in targets:
+            rule = RuleInput(vehicle_variant_id=variant_id, axle=axle, action="exclude", reason="bench",  # type: ignore[arg-type]
+                             created_by="bench", tyre_size=f"{width}/{aspect}R{rim}")  # fmt: skip
+            async with db.sessions.begin() as session:
+                stored = await add_rule(session, outbox, rule)
+            started = time.perf_counter()
+            async with db.sessions.begin() as session:
+                report = await recompute_vehicles(session, outbox, [variant_id],
+                                                  tyre_buckets=[tyre_bucket(width, aspect, rim, axle)])  # fmt: skip
+            timings["rule"].append(time.perf_counter() - started)
+            touched["rule"].append(report.tyre_rows_evaluated + report.mapping_rows_evaluated)
+            async with db.sessions.begin() as session:
+                await delete_rule(session, outbox, stored["rule_id"])
+                await recompute_vehicles(
+                    session, outbox, [variant_id], tyre_buckets=[tyre_bucket(width, aspect, rim, axle)]
+                )
+        async with db.reader.connect() as conn:
+            wheels = list(await conn.scalars(sa.select(product_spec.c.article_number)
+                                             .where(product_spec.c.product_type == "wheel")))  # fmt: skip
+        for number in rng.sample(wheels, samples):
+            async with db.sessions.begin() as session:
+                await session.execute(product_spec.update().where(product_spec.c.article_number == number)
+                                      .values(offset=product_spec.c.offset + 1))  # fmt: skip
+            started = time.perf_counter()
+            async with db.sessions.begin() as session:
+                report = await recompute_articles(session, outbox, [number])
+            timings["wheel"].append(time.perf_counter() - started)
+            touched["wheel"].append(report.mapping_rows_evaluated)
+        for variant_id, _, _ in targets[: max(5, samples // 3)]:
+            started = time.perf_counter()
+            async with db.sessions.begin() as session:
+                report = await recompute_vehicles(session, outbox, [variant_id])
+            timings["variant"].append(time.perf_counter() - started)
+            touched["variant"].append(report.tyre_rows_evaluated + report.mapping_rows_evaluated)
+        labels = {"rule": "a rule change (one variant, one tyre bucket)",
+                  "wheel": "a wheel spec change (its intersection)",
+                  "variant": "a variant recomputed whole (all its buckets)"}  # fmt: skip
+        for kind, label in labels.items():
+            print(f"incremental, {label}: {percentiles(timings[kind])}; rows evaluated p50 "
+                  f"{p(touched[kind], 0.5):,.0f}, max {max(touched[kind]):,} (target one bucket ≤ 1 s)")  # fmt: skip
+        async with db.reader.connect() as conn:
+            column = vehicle_tyre_bucket.c.tyre_bucket
+            popular = sa.select(column, sa.func.count()).group_by(column).order_by(sa.func.count().desc()).limit(1)
+            bucket, members = (await conn.execute(popular)).one()
+            variants = sorted(set(await conn.scalars(sa.select(vehicle_tyre_bucket.c.vehicle_variant_id)
+                                                     .where(vehicle_tyre_bucket.c.tyre_bucket == bucket))))  # fmt: skip
+        started = time.perf_counter()
+        for chunk in chunked(variants, VEHICLE_CHUNK):
+            async with db.sessions.begin() as session:
+                await recompute_vehicles(session, outbox, chunk, tyre_buckets=[bucket])
+        print(f"incremental, the most popular tyre bucket {bucket} recomputed whole ({members:,} memberships of "
+              f"{len(variants):,} variants): {time.perf_counter() - started:.2f} s")  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+PROCESSES = {
+    "vehicle-data": ("vehicle_data.app:create_app", 8804, "VEHICLE_DATA_"),
+    "vehicle-data worker": ("vehicle_data.worker:create_worker_app", 9804, "VEHICLE_DATA_"),
+    "webshop worker": ("webshop.worker:create_worker_app", 9801, "WEBSHOP_"),
+    "webshop": ("webshop.app:create_app", 8801, "WEBSHOP_"),
+}
+
+
+def start(name: str, settings: Any, core: int) -> subprocess.Popen[bytes]:
+    factory, port, prefix = PROCESSES[name]
+    env = {**os.environ, f"{prefix}DB_URL": settings.db_url, f"{prefix}BROKER_NAMESPACE": NAMESPACE,
+           f"{prefix}REDIS_KEY_PREFIX": NAMESPACE, f"{prefix}LOG_LEVEL": "WARNING", f"{prefix}LOG_JSON": "false",
+           f"{prefix}DB_READ_POOL_SIZE": "20"}  # fmt: skip
+    command = ["taskset", "-c", str(core), sys.executable, "-m", "uvicorn", "--factory", factory, "--port",
+               str(port), "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--timeout-keep-alive",
+               "60"]  # fmt: skip
+    return subprocess.Popen(command, env=env)
+
+
+async def propagation(vehicle: Any, shop: Any, seed: int, changes: int) -> None:
+    """Rule changes over vehicle-data's API → visible in the webshop's replica, through the real processes."""
+    targets = await sample_variants(vehicle, changes, seed + 1)
+    shop_db = Database.from_settings(shop)
+    latencies: list[float] = []
+    token = {"Authorization": "Bearer local-operator-token"}
+    try:
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:8804", headers=token, timeout=30) as client:
+            for variant_id, axle, (width, aspect, rim) in targets:
+                body = {"vehicle_variant_id": variant_id, "axle": axle, "action": "exclude", "reason": "bench",
+                        "created_by": "bench", "tyre_size": f"{width}/{aspect}R{rim}"}  # fmt: skip
+                response = await client.post("/api/v1/fitment-rules", json=body)
+                response.raise_for_status()
+                committed = time.perf_counter()
+                fit = webshop_tyre_fitment.c
+                gone = sa.select(sa.func.count()).where(
+                    fit.vehicle_variant_id == variant_id,
+                    fit.axle == axle,
+                    fit.width == width,
+                    fit.aspect == aspect,
+                    fit.rim_diameter == rim,
+                )
+                while True:
+                    async with shop_db.reader.connect() as conn:
+                        if not await conn.scalar(gone):
+                            break
+                    if time.perf_counter() - committed > 30:
+                        raise RuntimeError(f"variant {variant_id}: the rule did not reach the webshop in 30 s")
+                    await asyncio.sleep(0.005)
+                latencies.append(time.perf_counter() - committed)
+                await client.delete(f"/api/v1/fitment-rules/{response.json()['rule_id']}")
+                await asyncio.sleep(0.5)
+    finally:
+        await shop_db.dispose()
+    print(f"change → visible in the webshop (rule over the API → replica row gone, real processes): "
+          f"{percentiles(latencies)} (target: within seconds)")  # fmt: skip
+
+
+async def request_mix(vehicle: Any, count: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """60% tyre lookups, 30% wheel lookups, 10% selector calls, over random variants."""
+    rng = random.Random(seed)
+    targets = await sample_variants(vehicle, 2_000, seed + 2)
+    mix: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(count):
+        variant_id, axle, _ = rng.choice(targets)
+        draw = rng.random()
+        if draw < 0.6:
+            params: dict[str, Any] = {"axle": axle, "limit": 24}
+            if rng.random() < 0.4:
+                params["season"] = rng.choice(["summer", "winter", "all_season"])
+            if rng.random() < 0.5:
+                params["in_stock"] = "true"
+            mix.append((f"/api/v1/vehicles/{variant_id}/tyres", params))
+        elif draw < 0.9:
+            mix.append((f"/api/v1/vehicles/{variant_id}/wheels", {"axle": axle, "limit": 24}))
+        else:
+            mix.append((rng.choice(["/api/v1/vehicles/makes", f"/api/v1/vehicles/{variant_id}"]), {}))
+    return mix
+
+
+async def open_loop(mix: list[tuple[str, dict[str, Any]]], rate: float) -> tuple[list[float], list[float], int]:
+    """Send ``mix`` at ``rate``/s on schedule; (latencies from intended send, generator lags, errors)."""
+    latencies: list[float] = []
+    lags: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:8801", limits=limits, timeout=30) as client:
+        begin = time.perf_counter() + 0.5
+
+        async def one(index: int, path: str, params: dict[str, Any]) -> None:
+            nonlocal errors
+            intended = begin + index / rate
+            await asyncio.sleep(max(0.0, intended - time.perf_counter()))
+            lags.append(time.perf_counter() - intended)
+            try:
+                response = await client.get(path, params=params)
+            except httpx.TransportError:
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - intended)
+            errors += response.status_code != 200
+
+        await asyncio.gather(*(one(i, path, params) for i, (path, params) in enumerate(mix)))
+    return latencies, lags, errors
+
+
+def lookup_of(path: str, params: dict[str, Any]) -> tuple[int, str, str] | None:
+    parts = path.strip("/").split("/")
+    if len(parts) == 5 and parts[4] in ("tyres", "wheels"):
+        return int(parts[3]), parts[4][:-1], params["axle"]
+    return None
+
+
+async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> list[float]:
+    """The lookup page's SQL (literal) through asyncmy on one connection, one after the other."""
+    url = sa.make_url(shop.db_url)
+    conn = await asyncmy.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
+                                 db=url.database)  # fmt: skip
+    latencies = []
+    try:
+        async with conn.cursor() as cursor:
+            for path, params in mix:
+                if (lookup := lookup_of(path, params)) is None:
+                    continue
+                variant_id, product_type, axle = lookup
+                seasons = [params["season"]] if "season" in params else []
+                candidates = (tyre_candidates(variant_id, axle, seasons, "in_stock" in params)
+                              if product_type == "tyre" else wheel_candidates(variant_id, axle, False))  # fmt: skip
+                sql = str(page_of(candidates, None, 25).compile(dialect=mysql.dialect(),
+                                                                compile_kwargs={"literal_binds": True}))  # fmt: skip
+                started = time.perf_counter()
+                await cursor.execute(sql)
+                numbers = [row[0] for row in await cursor.fetchall()]
+                if numbers:
+                    page = str(items_query(numbers).compile(dialect=mysql.dialect(),
+                                                            compile_kwargs={"literal_binds": True}))  # fmt: skip
+                    await cursor.execute(page)
+                    await cursor.fetchall()
+                latencies.append(time.perf_counter() - started)
+    finally:
+        conn.close()
+    return latencies
+
+
+async def closed_loop(requests: list[tuple[str, dict[str, Any]]]) -> list[float]:
+    latencies = []
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:8801", timeout=30) as client:
+        for path, params in requests:
+            started = time.perf_counter()
+            (await client.get(path, params=params)).raise_for_status()
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def reference_path(
+    vehicle: Any, shop: Any, requests: list[tuple[str, dict[str, Any]]]
+) -> tuple[list[float], int, int]:
+    """The old way: the variant's fitments from the rules over every article of the type (no buckets, no
+    mapping), then availability from the catalogue, filter, sort and page in the application. Also the
+    dual-read check: the API's whole answer (every page) against the reference's."""
+    vehicle_db, shop_db = Database.from_settings(vehicle), Database.from_settings(shop)
+    latencies, compared, mismatches = [], 0, 0
+    c = catalog_article.c
+    try:
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:8801", timeout=60) as client:
+            for path, params in requests:
+                if (lookup := lookup_of(path, params)) is None:
+                    continue
+                variant_id, product_type, axle = lookup
+                started = time.perf_counter()
+                async with vehicle_db.reader.connect() as conn:
+                    fits = await reference_for_axle(conn, variant_id, product_type, axle)
+                async with shop_db.reader.connect() as conn:
+                    rows = {row.article_number: row for row in await conn.execute(
+                        sa.select(c.article_number, c.best_price, c.sellable_qty, c.season)
+                        .where(c.article_number.in_(list(fits))))} if fits else {}  # fmt: skip
+                ranked = sorted((-score, rows[n].best_price if rows[n].best_price is not None else 10**9, n)
+                                for n, (score, _) in fits.items() if n in rows
+                                and ("season" not in params or rows[n].season == params["season"])
+                                and ("in_stock" not in params or rows[n].sellable_qty > 0))  # fmt: skip
+                _page = ranked[:24]
+                latencies.append(time.perf_counter() - started)
+                answered, cursor = [], None
+                while True:
+                    query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+                    body = (await client.get(path, params=query)).json()
+                    answered += [(i["article_number"], i["fitment"]["match_score"]) for i in body["items"]]
+                    if (cursor := body["next_cursor"]) is None:
+                        break
+                compared += 1
+                mismatches += answered != [(n, -s) for s, _, n in ranked]
+    finally:
+        await vehicle_db.dispose()
+        await shop_db.dispose()
+    return latencies, compared, mismatches
+
+
+async def lookups(vehicle: Any, shop: Any, rate: float, seconds: float, seed: int, references: int) -> None:
+    mix = await request_mix(vehicle, int(rate * seconds), seed)
+    await open_loop(mix[: int(rate * 3)], rate)  # warm up: pools, buffer pool
+    latencies, lags, errors = await open_loop(mix, rate)
+    print(f"webshop lookups, open loop at {rate:g} req/s for {seconds:g} s (60% tyres, 30% wheels, 10% selector): "
+          f"{percentiles(latencies)}   errors {errors}   (target p95 ≤ 15 ms, SLI 250 ms)")  # fmt: skip
+    print(f"  generator lag (start after intended send): p99 {p(lags, 0.99) * 1000:.2f} ms")
+    sample = [(path, params) for path, params in mix if lookup_of(path, params)][:references]
+    closed = await closed_loop(sample)
+    print(f"webshop lookups one after the other (closed loop, like the reference below): {percentiles(closed)}")
+    raw = await raw_driver(shop, mix[:2000])
+    print(f"raw driver, the same lookup SQL (page + its rows), closed loop: {percentiles(raw)}")
+    reference, compared, mismatches = await reference_path(vehicle, shop, sample)
+    print(
+        f"reference path (rules over every article of the type at request time), closed loop: {percentiles(reference)}"
+    )
+    print(f"reference / API, same lookups, closed loop: p50 {p(reference, 0.5) / p(closed, 0.5):.0f}x, "
+          f"p95 {p(reference, 0.95) / p(closed, 0.95):.0f}x (target ≥ 20x)")  # fmt: skip
+    print(f"dual-read: {compared} lookups' whole answers compared with the reference: {mismatches} differ")
+
+
 async def main(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {0})
     vehicle = island_settings("vehicle-data", NAMESPACE, log_level="WARNING")
@@ -168,14 +488,29 @@ async def main(args: argparse.Namespace) -> None:
         await setup(data_dir, vehicle, shop)
         await full_build(vehicle)
         await replicate(vehicle, shop)
+    await incremental(vehicle, args.seed, args.samples)
+    processes = [start(name, vehicle if name.startswith("vehicle") else shop, 1) for name in PROCESSES]
+    try:
+        for _, port, _ in PROCESSES.values():
+            await wait_ready(port)
+        await propagation(vehicle, shop, args.seed, args.samples)
+        for process in processes[:3]:  # only the webshop API stays for the lookups
+            process.terminate()
+        await lookups(vehicle, shop, args.rate, args.seconds, args.seed, args.references)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+        await delete_broker_namespace(shop)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=150)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--samples", type=int, default=30, help="changes per kind of incremental recompute")
+    parser.add_argument("--references", type=int, default=40, help="lookups through the reference path")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", default="full", choices=["tiny", "small", "full"], help="full for figures")
     parser.add_argument("--reuse", action="store_true", help="keep the bench schemas of a previous run")
     asyncio.run(main(parser.parse_args()))
-    _ = uuid

@@ -32,6 +32,7 @@ import httpx
 import stamina
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
+from pydantic_settings import BaseSettings
 
 from integration_sdk import metrics
 from integration_sdk.errors import PermanentError, TransientError
@@ -211,3 +212,29 @@ class Connector:
             reason = _reason(response)
             raise PartnerRejected(f"{self.name} {target}: {status} {reason}", status=status, reason=reason)
         return response
+
+
+class ConnectorSettings(BaseSettings):
+    """Connector fields of an island's settings (``<P>_CONNECTOR_TIMEOUT_S`` ...): the ``ConnectorPolicy``."""
+
+    connector_timeout_s: float = 10.0
+    connector_attempts: int = 4
+    connector_budget_s: float = 10.0
+    connector_wait_initial_s: float = 0.2
+    connector_wait_max_s: float = 3.0
+    connector_max_inline_retry_after_s: float = 5.0
+    connector_breaker_threshold: int = 5
+    connector_breaker_ttl_s: float = 30.0
+
+    def connector_policy(self) -> ConnectorPolicy:
+        """The policy these settings describe."""
+        return ConnectorPolicy(
+            timeout_s=self.connector_timeout_s,
+            attempts=self.connector_attempts,
+            budget_s=self.connector_budget_s,
+            wait_initial_s=self.connector_wait_initial_s,
+            wait_max_s=self.connector_wait_max_s,
+            max_inline_retry_after_s=self.connector_max_inline_retry_after_s,
+            breaker_threshold=self.connector_breaker_threshold,
+            breaker_ttl_s=self.connector_breaker_ttl_s,
+        )

@@ -84,16 +84,19 @@ def migrate(
 def seed_data(scale: Scale, seed: int, data_dir: Path, islands: list[Island]) -> dict[str, dict[str, float]]:
     """Generate (or reuse) the partner files, then feed each island through its own ingestion path."""
     from integration_sdk.partners.generator import generate
+    from integration_sdk.partners.simulators.settings import SimulatorSettings
 
     target = data_dir / f"{scale}-{seed}"
+    partner_url = SimulatorSettings().platforms_url  # the platforms' APIs: the simulator's address
     results: dict[str, dict[str, float]] = {}
     with progress_bars() as progress:
         manifest = target / "manifest.json"
-        if manifest.is_file() and json.loads(manifest.read_text()).get("seed") == seed:
+        known = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        if known.get("seed") == seed and known.get("partner_url") == partner_url:
             console.print(f"reusing generated partner files in {target}")
         else:
             started = time.perf_counter()
-            generate(scale, seed, target, progress)
+            generate(scale, seed, target, progress, partner_url)
             console.print(f"generated partner files in {target} ({time.perf_counter() - started:.1f}s)")
 
         async def load_all() -> None:

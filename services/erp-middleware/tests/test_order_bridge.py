@@ -123,9 +123,11 @@ async def test_an_order_reaches_the_erp_once_and_its_tracking_comes_back(live: L
     reused = await live.place("key-1", [("TY-003", 1)])
 
     assert first.status_code == 201, first.text
-    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["order_id"] == first.json()["order_id"]
-    assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert reused.status_code == 409
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
     order_id = first.json()["order_id"]
     assert Decimal(first.json()["total"]) == ARTICLES["TY-001"] * 4 + ARTICLES["TY-002"] * 2
     shipped = (await eventually(lambda: _all_shipped(live, [order_id])))[0]
@@ -223,6 +225,7 @@ async def test_a_refused_order_reaches_the_dlq_with_the_reason_and_replays_after
     replayed = await replay_letters(erp_settings, DeadLetterFilter(scope_id=key))
     again = await replay_letters(erp_settings, DeadLetterFilter(scope_id=key, include_replayed=True))
 
-    assert len(replayed) == 1 and again == replayed
+    assert len(replayed) == 1
+    assert again == replayed
     await eventually(lambda: _all_shipped(live, [order_id]))
     _created_once(live, [order_id])

@@ -37,10 +37,10 @@ async def schedule_due_runs(db: Database, outbox: Outbox, settings: PlatformExpo
         ok = export_run.c.status == SUCCEEDED
         last_full = dict((await session.execute(
             sa.select(export_run.c.platform_id, sa.func.max(export_run.c.started_at))
-            .where(ok, export_run.c.kind == "full").group_by(export_run.c.platform_id))).tuples().all())  # fmt: skip
+            .where(ok, export_run.c.kind == "full").group_by(export_run.c.platform_id))).all())  # fmt: skip
         last_any: dict[str, Any] = dict((await session.execute(
             sa.select(export_run.c.platform_id, sa.func.max(export_run.c.started_at)).where(ok)
-            .group_by(export_run.c.platform_id))).tuples().all())  # fmt: skip
+            .group_by(export_run.c.platform_id))).all())  # fmt: skip
         for platform_id, delta_interval_min in platforms:
             if platform_id in busy:
                 continue

@@ -118,13 +118,15 @@ async def live(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> 
 
 
 def tyre(number: str, brand: str, version: int = 1) -> ArticleUpserted:
-    return ArticleUpserted(article_number=number, article_type="tyre", brand=brand, model="M", description=f"{number}",
-                           list_price=Decimal("100.00"), version=version, width=205, aspect=55, rim_diameter=16)  # fmt: skip
+    return ArticleUpserted(article_number=number, article_type="tyre", brand=brand, model="M", description=number,
+                           list_price=Decimal("100.00"), version=version, width=205, aspect=55,
+                           rim_diameter=16)  # fmt: skip
 
 
 def wheel(number: str) -> ArticleUpserted:
     return ArticleUpserted(article_number=number, article_type="wheel", brand="BBS", model="CH", description=number,
-                           list_price=Decimal("300.00"), version=1, pcd=Decimal("112.0"), wheel_diameter=18)  # fmt: skip
+                           list_price=Decimal("300.00"), version=1, pcd=Decimal("112.0"),
+                           wheel_diameter=18)  # fmt: skip
 
 
 def stock(number: str, qty: int, price: str, version: int) -> StockAvailabilityChanged:
@@ -176,13 +178,12 @@ async def test_full_then_deltas_carry_exactly_the_changed_articles_of_each_platf
     await emit(stock_import, [stock(n, 10, "50.00", 1) for n in (*TYRES, *WHEELS)])
     await eventually(lambda: _replica_complete(live))
 
-    queued = await schedule_due_runs(
-        live.db, Outbox(live.settings["platform-export"]), live.settings["platform-export"]
-    )
+    export_settings = live.settings["platform-export"]
+    queued = await schedule_due_runs(live.db, Outbox(export_settings), export_settings)  # type: ignore[arg-type]
     assert sorted(queued) == [(p, "full") for p in ("all-http", "nokian-xml", "tyres-csv", "wheels-json")]
     fulls = {run.platform_id: run for run in await eventually(lambda: finished_runs(live, "full", 4))}
-    assert await schedule_due_runs(live.db, Outbox(live.settings["platform-export"]),
-                                   live.settings["platform-export"]) == []  # nothing due yet  # fmt: skip
+    nothing_due = await schedule_due_runs(live.db, Outbox(export_settings), export_settings)  # type: ignore[arg-type]
+    assert nothing_due == []
 
     everything = {*TYRES, *WHEELS}
     assert set(items_of(live, fulls["tyres-csv"])) == set(TYRES)
@@ -227,7 +228,8 @@ def _environment(settings: ServiceSettings, **extra: Any) -> dict[str, str]:
     prefix = "PLATFORM_EXPORT_"
     values = {"db_url": settings.db_url, "broker_namespace": settings.broker_namespace,
               "redis_key_prefix": settings.redis_key_prefix, "retry_tiers_s": json.dumps(settings.retry_tiers_s),
-              "export_schedule_enabled": "false", "order_import_enabled": "false", "log_json": "false", **extra}  # fmt: skip
+              "export_schedule_enabled": "false", "order_import_enabled": "false", "log_json": "false",
+              **extra}  # fmt: skip
     return env | {f"{prefix}{key.upper()}": str(value) for key, value in values.items()}
 
 
@@ -252,9 +254,18 @@ async def test_a_worker_killed_during_a_run_resumes_without_duplicates_or_gaps(
         live.sim.app.state.faults.set([Fault(kind="slow", delay_s=0.05, route="POST /platforms/*/feed")])
     page_size = 1 if platform_id == "tyres-csv" else 5
     port = free_port()
-    env = _environment(settings, export_page_size=page_size, export_dir=settings.export_dir, worker_port=port)  # type: ignore[attr-defined]
-    worker = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "platform_export.worker:create_worker_app",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    export_dir = settings.export_dir  # type: ignore[attr-defined]
+    env = _environment(settings, export_page_size=page_size, export_dir=export_dir, worker_port=port)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "platform_export.worker:create_worker_app",
+        "--port",
+        str(port),
+    ]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await eventually(lambda: _ready(client), timeout_s=30)

@@ -252,7 +252,10 @@ class Consumer(ChannelConsumer):
             )
             return
         self._pending.append(Delivery(message, envelope, attempt, enqueued_at))
-        if self._drainers == 0 or (len(self._pending) >= self.batch_max and self._drainers < self._max_drainers):
+        # Another drainer when a batch is full, or for long (Exclusive) work, which would hold up the rest.
+        exclusive = isinstance(self.handlers.get(envelope.message_type), Exclusive)
+        wanted = exclusive or len(self._pending) >= self.batch_max
+        if self._drainers == 0 or (wanted and self._drainers < self._max_drainers):
             self._drainers += 1
             task = asyncio.create_task(self._drain(), name=f"{self.queue_label}-drain")
             self._drain_tasks.add(task)

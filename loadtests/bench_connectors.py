@@ -393,6 +393,7 @@ async def exports_phase(seed: int) -> None:
         async with db.writer.begin() as conn:
             await conn.execute(sa.delete(export_run))
             total = await conn.scalar(sa.select(sa.func.count()).select_from(export_article))
+        Path("var/bench-connectors").mkdir(parents=True, exist_ok=True)
         floor_s, floor_rows = await raw_floor(export, Path("var/bench-connectors/raw.csv"))
         with RssSampler() as rss:
             full_s, fulls = await run_all(db, runner, "full")

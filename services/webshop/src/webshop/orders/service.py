@@ -7,7 +7,8 @@
   ``catalog_article``); the error names each line, field and value. Unit prices are the list prices.
 - The order, its lines and ``order.placed`` are written in the request's transaction (outbox).
 - Two concurrent requests with one key: the unique key makes the second wait for the first and then
-  fail its insert; it answers with the order the first one stored.
+  fail its insert (in a savepoint); it answers with the order the first one stored, read on a
+  connection of its own (its transaction's snapshot predates that commit).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from contracts import OrderLine, OrderPlaced
 from foundation.bulk import utc_now
@@ -69,7 +70,7 @@ async def _priced_lines(session: AsyncSession, order: OrderIn) -> list[dict[str,
             for number, line in enumerate(order.lines, start=1)]  # fmt: skip
 
 
-async def find_order(session: AsyncSession, order_id: str) -> OrderOut | None:
+async def find_order(session: AsyncSession | AsyncConnection, order_id: str) -> OrderOut | None:
     """An order with its lines, or None."""
     head = (await session.execute(sa.select(customer_order).where(customer_order.c.order_id == order_id))).one_or_none()
     if head is None:
@@ -87,7 +88,7 @@ async def find_order(session: AsyncSession, order_id: str) -> OrderOut | None:
     )  # fmt: skip
 
 
-async def _existing(session: AsyncSession, idempotency_key: str, digest: str) -> OrderOut | None:
+async def _existing(session: AsyncSession | AsyncConnection, idempotency_key: str, digest: str) -> OrderOut | None:
     row = (
         await session.execute(
             sa.select(customer_order.c.order_id, customer_order.c.request_hash).where(
@@ -116,22 +117,24 @@ async def place_order(
     now = utc_now()
     total = sum((line["unit_price"] * line["quantity"] for line in lines), Decimal("0.00"))
     try:
-        await session.execute(
-            customer_order.insert().values(
-                order_id=order_id,
-                idempotency_key=idempotency_key,
-                customer_id=order.customer_id,
-                status=PLACED,
-                total_amount=total,
-                currency=order.currency,
-                request_hash=digest,
-                created_at=now,
-                updated_at=now,
-            )  # fmt: skip
-        )
+        async with session.begin_nested():
+            await session.execute(
+                customer_order.insert().values(
+                    order_id=order_id,
+                    idempotency_key=idempotency_key,
+                    customer_id=order.customer_id,
+                    status=PLACED,
+                    total_amount=total,
+                    currency=order.currency,
+                    request_hash=digest,
+                    created_at=now,
+                    updated_at=now,
+                )  # fmt: skip
+            )
     except IntegrityError:  # a concurrent request with this key committed first
-        await session.rollback()
-        existing = await _existing(session, idempotency_key, digest)
+        assert isinstance(session.bind, AsyncEngine)
+        async with session.bind.connect() as fresh:
+            existing = await _existing(fresh, idempotency_key, digest)
         if existing is None:
             raise
         return existing, False

@@ -6,31 +6,17 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from integration_sdk.cli.console import console
+from integration_sdk.cli.console import call_island, console
 from platform_export.settings import PlatformExportSettings
 
 app = typer.Typer(no_args_is_help=True, help="Sales platforms: export runs and platform orders.")
 
 
 async def _call(method: str, path: str, **kwargs: Any) -> Any:
-    settings = PlatformExportSettings()
-    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
-    try:
-        async with httpx.AsyncClient(base_url=f"http://{host}:{settings.http_port}", timeout=30) as client:
-            response = await client.request(method, path, **kwargs)
-    except httpx.TransportError as exc:
-        console.print(f"[red]platform-export is not reachable at port {settings.http_port}[/] ({exc}); "
-                      "start it with `atraxion up` or uvicorn (see the README).")  # fmt: skip
-        raise typer.Exit(2) from exc
-    if response.status_code >= 400:
-        error = response.json().get("error", {})
-        console.print(f"[red]{response.status_code} {error.get('code', '')}[/]: {error.get('message', response.text)}")
-        raise typer.Exit(1)
-    return response.json()
+    return await call_island(PlatformExportSettings(), method, path, **kwargs)
 
 
 def _seconds(run: dict[str, Any]) -> str:

@@ -11,38 +11,20 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from integration_sdk.cli.console import console
+from integration_sdk.cli.console import call_island, console
 from stock_import.settings import StockImportSettings
 
 app = typer.Typer(no_args_is_help=True, help="Supplier feeds and import batches.")
 FINISHED = ("succeeded", "failed")
 
 
-def _client(settings: StockImportSettings) -> httpx.AsyncClient:
-    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
-    token = settings.operator_token.get_secret_value()
-    return httpx.AsyncClient(base_url=f"http://{host}:{settings.http_port}", timeout=60,
-                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-
-
 async def _call(method: str, path: str, **kwargs: Any) -> Any:
     settings = StockImportSettings()
-    try:
-        async with _client(settings) as client:
-            response = await client.request(method, path, **kwargs)
-    except httpx.TransportError as exc:
-        console.print(f"[red]stock-import is not reachable at port {settings.http_port}[/] ({exc}); "
-                      "start it with `atraxion up` or uvicorn (see the README).")  # fmt: skip
-        raise typer.Exit(2) from exc
-    if response.status_code >= 400:
-        error = response.json().get("error", {})
-        console.print(f"[red]{response.status_code} {error.get('code', '')}[/]: {error.get('message', response.text)}")
-        raise typer.Exit(1)
-    return response.json()
+    token = {"Authorization": f"Bearer {settings.operator_token.get_secret_value()}"}
+    return await call_island(settings, method, path, headers=token, **kwargs)
 
 
 def _show(batch: dict[str, Any]) -> None:

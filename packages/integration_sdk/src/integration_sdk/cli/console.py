@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
+import httpx
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,6 +22,7 @@ from rich.progress import (
 
 from foundation.progress import Progress as ProgressProtocol
 from foundation.progress import ProgressTask
+from foundation.settings import ServiceSettings
 
 console = Console(highlight=False)
 
@@ -58,3 +62,23 @@ def progress_bars() -> Iterator[ProgressProtocol]:
         transient=False,
     ) as progress:
         yield RichProgress(progress)
+
+
+async def call_island(
+    settings: ServiceSettings, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+) -> Any:
+    """An operator command's call to an island's API: its JSON; unreachable exits 2, an error answer 1."""
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{host}:{settings.http_port}", timeout=60,
+                                     headers=dict(headers or {})) as client:  # fmt: skip
+            response = await client.request(method, path, **kwargs)
+    except httpx.TransportError as exc:
+        console.print(f"[red]{settings.island} is not reachable at port {settings.http_port}[/] ({exc}); "
+                      "start it with `atraxion up` or uvicorn (see the README).")  # fmt: skip
+        raise typer.Exit(2) from exc
+    if response.status_code >= 400:
+        error = response.json().get("error", {})
+        console.print(f"[red]{response.status_code} {error.get('code', '')}[/]: {error.get('message', response.text)}")
+        raise typer.Exit(1)
+    return response.json()

@@ -9,14 +9,11 @@ from fastapi import APIRouter, Path, Query
 
 from erp_middleware.tables import erp_order
 from foundation.app import ReaderDep
+from foundation.db import plain_row
 from foundation.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/erp-orders", tags=["orders"])
 COLUMNS = [column for column in erp_order.columns if column.name != "payload"]
-
-
-def _plain(row: Any) -> dict[str, Any]:
-    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row._mapping.items()}
 
 
 @router.get("")
@@ -31,7 +28,7 @@ async def list_orders(
         query = query.where(erp_order.c.status == status)
     async with reader.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return {"items": [_plain(row) for row in rows]}
+    return {"items": [plain_row(row) for row in rows]}
 
 
 @router.get("/{order_key}")
@@ -41,4 +38,4 @@ async def get_order(reader: ReaderDep, order_key: Annotated[str, Path(max_length
         row = (await conn.execute(sa.select(erp_order).where(erp_order.c.order_key == order_key))).one_or_none()
     if row is None:
         raise ApiError(404, "not_found", f"No order {order_key!r} was handed to the ERP.")
-    return _plain(row)
+    return plain_row(row)

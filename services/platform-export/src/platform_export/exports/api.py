@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query
 
 from foundation.app import ReaderDep, SessionDep
+from foundation.db import plain_row
 from foundation.errors import ApiError
 from integration_sdk.runtime import OutboxDep
 from platform_export.exports.runs import queue_run
@@ -15,10 +16,6 @@ from platform_export.tables import export_run, platform, platform_order, platfor
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 RunId = Annotated[str, Path(max_length=64)]
-
-
-def _plain(row: Any) -> dict[str, Any]:
-    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row._mapping.items()}
 
 
 @router.get("/platforms")
@@ -33,7 +30,7 @@ async def list_platforms(reader: ReaderDep) -> dict[str, Any]:
         runs = (await conn.execute(last)).all()
         cursors = {row.platform_id: row for row in await conn.execute(sa.select(platform_order_import))}
     finished = {(row.platform_id, row.kind): row.at.isoformat() for row in runs}
-    return {"items": [{**_plain(row), "last_full_at": finished.get((row.platform_id, "full")),
+    return {"items": [{**plain_row(row), "last_full_at": finished.get((row.platform_id, "full")),
                        "last_delta_at": finished.get((row.platform_id, "delta")),
                        "orders_imported": cursors[row.platform_id].orders_imported if row.platform_id in cursors
                        else 0} for row in platforms]}  # fmt: skip
@@ -65,7 +62,7 @@ async def list_runs(
     if status:
         query = query.where(export_run.c.status == status)
     async with reader.connect() as conn:
-        return {"items": [_plain(row) for row in await conn.execute(query)]}
+        return {"items": [plain_row(row) for row in await conn.execute(query)]}
 
 
 @router.get("/export-runs/{run_id}")
@@ -75,7 +72,7 @@ async def get_run(reader: ReaderDep, run_id: RunId) -> dict[str, Any]:
         row = (await conn.execute(sa.select(export_run).where(export_run.c.run_id == run_id))).one_or_none()
     if row is None:
         raise ApiError(404, "not_found", f"No export run {run_id!r}.")
-    return _plain(row)
+    return plain_row(row)
 
 
 @router.get("/platform-orders")
@@ -90,4 +87,4 @@ async def list_platform_orders(
     if platform_id:
         query = query.where(platform_order.c.platform_id == platform_id)
     async with reader.connect() as conn:
-        return {"items": [_plain(row) for row in await conn.execute(query)]}
+        return {"items": [plain_row(row) for row in await conn.execute(query)]}

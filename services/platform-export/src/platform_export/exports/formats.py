@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 
 FIELDS = ("sku", "ean", "brand", "type", "description", "quantity", "price", "delivery_date")
+Item = tuple[Any, ...]  # one value per field of FIELDS
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class FeedFormat:
         """The document's start."""
         raise NotImplementedError
 
-    def items(self, items: Sequence[dict[str, Any]], written_before: int) -> bytes:
-        """Encoded items; ``written_before``: how many items the document already holds."""
+    def items(self, items: Sequence[Item], written_before: int) -> bytes:
+        """Encoded items (tuples in ``FIELDS`` order); ``written_before``: how many the document already holds."""
         raise NotImplementedError
 
     def end(self) -> bytes:
@@ -56,11 +57,10 @@ class CsvFormat(FeedFormat):
         """The header row."""
         return (";".join(FIELDS) + "\n").encode()
 
-    def items(self, items: Sequence[dict[str, Any]], written_before: int) -> bytes:
-        """One row per item."""
+    def items(self, items: Sequence[Item], written_before: int) -> bytes:
+        """One row per item (empty fields empty)."""
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-        writer.writerows([["" if item[name] is None else item[name] for name in FIELDS] for item in items])
+        csv.writer(buffer, delimiter=";", lineterminator="\n").writerows(items)
         return buffer.getvalue().encode()
 
     def end(self) -> bytes:
@@ -79,13 +79,16 @@ class XmlFormat(FeedFormat):
         attributes = f"platform={quoteattr(meta.platform_id)} kind={quoteattr(meta.kind)} run={quoteattr(meta.run_id)}"
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<feed {attributes}>\n'.encode()
 
-    def items(self, items: Sequence[dict[str, Any]], written_before: int) -> bytes:
-        """One ``<item>`` per item (empty fields left out)."""
-        return "".join(
-            "<item>" + "".join(f"<{name}>{escape(str(item[name]))}</{name}>" for name in FIELDS
-                               if item[name] is not None) + "</item>\n"
-            for item in items
-        ).encode()  # fmt: skip
+    def items(self, items: Sequence[Item], written_before: int) -> bytes:
+        """One ``<item>`` per item (empty fields left out; only free text needs escaping)."""
+        parts = []
+        for sku, ean, brand, kind, description, quantity, price, delivery in items:
+            parts.append(
+                f"<item><sku>{_text(sku)}</sku>{f'<ean>{ean}</ean>' if ean else ''}<brand>{_text(brand)}</brand>"
+                f"<type>{kind}</type><description>{_text(description)}</description><quantity>{quantity}</quantity>"
+                f"<price>{price}</price>{f'<delivery_date>{delivery}</delivery_date>' if delivery else ''}</item>\n"
+            )
+        return "".join(parts).encode()
 
     def end(self) -> bytes:
         """The closing ``</feed>``."""
@@ -103,14 +106,18 @@ class JsonFormat(FeedFormat):
         head = orjson.dumps({"platform": meta.platform_id, "kind": meta.kind, "run": meta.run_id})
         return head[:-1] + b',"items":[\n'
 
-    def items(self, items: Sequence[dict[str, Any]], written_before: int) -> bytes:
-        """Items, comma-separated (also from the previous page's last one)."""
-        encoded = b",\n".join(orjson.dumps(item) for item in items)
+    def items(self, items: Sequence[Item], written_before: int) -> bytes:
+        """Items as objects, comma-separated (also from the previous page's last one)."""
+        encoded = b",\n".join(orjson.dumps(dict(zip(FIELDS, item, strict=True))) for item in items)
         return (b",\n" if written_before and items else b"") + encoded
 
     def end(self) -> bytes:
         """Closing the array and the object."""
         return b"\n]}\n"
+
+
+def _text(value: str) -> str:
+    return escape(value) if "&" in value or "<" in value or ">" in value else value
 
 
 FORMATS: dict[str, FeedFormat] = {"csv": CsvFormat(), "xml": XmlFormat(), "json": JsonFormat()}

@@ -22,10 +22,12 @@ place atomically. Only one run per platform at a time (a named lock).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -117,14 +119,21 @@ class Selection:
         """The cursor after ``row``."""
         return row.article_number if self.kind == "full" else f"{row.change_seq}:{row.article_number}"
 
-    def item(self, row: Any) -> dict[str, Any]:
-        """A feed item: price with markup, quantity 0 when the platform must stop selling it."""
-        base = row.best_price if row.best_price is not None else row.list_price
-        price = (base * (1 + self.markup / 100)).quantize(CENT, ROUND_HALF_UP)
-        listed = not row.discontinued and row.sellable_qty >= self.min_stock
-        return {"sku": row.article_number, "ean": row.ean, "brand": row.brand, "type": row.article_type,
-                "description": row.description, "quantity": row.sellable_qty if listed else 0, "price": str(price),
-                "delivery_date": row.next_delivery_date.isoformat() if row.next_delivery_date else None}  # fmt: skip
+    @property
+    def price_factor(self) -> Decimal:
+        """1 + markup."""
+        return 1 + self.markup / 100
+
+    def items(self, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Feed items (``formats.FIELDS`` order): price with markup, quantity 0 when the platform must delist."""
+        factor, min_stock = self.price_factor, self.min_stock
+        items = []
+        for number, kind, brand, ean, description, list_price, qty, best, delivery, discontinued, _ in rows:
+            price = ((best if best is not None else list_price) * factor).quantize(CENT, ROUND_HALF_UP)
+            listed = not discontinued and qty >= min_stock
+            items.append((number, ean, brand, kind, description, qty if listed else 0, str(price),
+                          delivery.isoformat() if delivery else None))  # fmt: skip
+        return items
 
 
 class ExportRunner:
@@ -190,16 +199,26 @@ class ExportRunner:
         return final
 
     async def _pages(self, db: Database, selection: Selection, cursor: str | None) -> Any:
-        """Pages of (rows, next cursor, last page?) after ``cursor``, one query each."""
+        """Pages of (rows, next cursor, last page?) after ``cursor``; the next page is read while one is written."""
         size = self.settings.export_page_size
-        while True:
+
+        async def fetch(after: str | None) -> list[Any]:
             async with db.reader.connect() as conn:
-                rows = (await conn.execute(selection.page_query(cursor, size + 1))).all()
-            page, last = rows[:size], len(rows) <= size
-            cursor = selection.cursor_of(page[-1]) if page else cursor
-            yield page, cursor, last
-            if last:
-                return
+                return list((await conn.execute(selection.page_query(after, size + 1))).all())
+
+        pending = asyncio.ensure_future(fetch(cursor))
+        try:
+            while True:
+                rows = await pending
+                page, last = rows[:size], len(rows) <= size
+                cursor = selection.cursor_of(page[-1]) if page else cursor
+                if not last:
+                    pending = asyncio.ensure_future(fetch(cursor))
+                yield page, cursor, last
+                if last:
+                    return
+        finally:
+            pending.cancel()
 
     async def _write_file(self, db: Database, run: Any, config: Any, selection: Selection) -> dict[str, Any]:
         feed = FORMATS[config.format]
@@ -216,7 +235,7 @@ class ExportRunner:
             if written == 0:
                 written += file.write(feed.begin(meta))
             async for page, cursor, last in self._pages(db, selection, start):
-                written += file.write(feed.items([selection.item(row) for row in page], items))
+                written += file.write(feed.items(selection.items(page), items))
                 items += len(page)
                 if last:
                     written += file.write(feed.end())
@@ -235,7 +254,7 @@ class ExportRunner:
         meta = FeedMeta(run.platform_id, run.kind, run.run_id)
         items, sent, page_no = run.items, run.bytes, run.pages
         async for page, cursor, last in self._pages(db, selection, run.cursor):
-            body = feed.begin(meta) + feed.items([selection.item(row) for row in page], 0) + feed.end()
+            body = feed.begin(meta) + feed.items(selection.items(page), 0) + feed.end()
             page_no += 1
             await self.connector.request(run.platform_id, "POST", config.endpoint_url, content=body, headers={
                 "Content-Type": feed.content_type, "Idempotency-Key": f"{run.run_id}:{page_no}",

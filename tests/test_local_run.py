@@ -105,7 +105,7 @@ def test_up_brings_every_service_and_worker_to_ready(run_env: dict[str, str], tm
             metrics = httpx.get(f"http://127.0.0.1:{PORT_BASE + index}/metrics", timeout=5).text
             assert f'http_request_duration_seconds_count{{island="{island.name}"' in metrics
         article = _supplier_upload_reaches_the_storefront(atraxion, run_env, tmp_path)
-        _orders_reach_the_erp_once_and_tracking_comes_back(article)
+        _orders_reach_the_erp_once_and_tracking_comes_back(atraxion, run_env, article)
         _every_active_platform_is_exported(atraxion, run_env)
         status = subprocess.run(
             [*atraxion, "status"], cwd=ROOT, env=run_env | {"COLUMNS": "200"}, capture_output=True, text=True,
@@ -164,7 +164,7 @@ def _until(check: Any, timeout_s: float = 90) -> Any:
     raise AssertionError(f"not reached within {timeout_s}s: {check()!r}")
 
 
-def _orders_reach_the_erp_once_and_tracking_comes_back(article: str) -> None:
+def _orders_reach_the_erp_once_and_tracking_comes_back(atraxion: list[str], env: dict[str, str], article: str) -> None:
     """A webshop order and a platform order: each created once by the ERP, tracking back to the source."""
     webshop = f"http://127.0.0.1:{PORT_BASE + _index('webshop')}"
     erp, platforms = f"http://127.0.0.1:{ERP_SIM_PORT}", f"http://127.0.0.1:{PLATFORM_SIM_PORT}"
@@ -183,6 +183,10 @@ def _orders_reach_the_erp_once_and_tracking_comes_back(article: str) -> None:
     summary = httpx.get(f"{erp}/_control/orders", timeout=5).json()
     assert summary["created"] == 2
     assert summary["duplicates"] == 0
+    listed = subprocess.run([*atraxion, "erp", "orders"], cwd=ROOT, env=env | {"COLUMNS": "250"},
+                            capture_output=True, text=True, timeout=60, check=True).stdout  # fmt: skip
+    assert f"webshop:{order_id}" in listed, listed
+    assert f"{platform_id}:{added[0]}" in listed, listed
 
 
 def _every_active_platform_is_exported(atraxion: list[str], env: dict[str, str]) -> None:

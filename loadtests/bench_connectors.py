@@ -227,7 +227,7 @@ async def erp_summary() -> dict[str, Any]:
         return result
 
 
-async def orders_phase(minutes: float, rate: float) -> None:
+async def orders_phase(minutes: float, rate: float, faulty: bool = True) -> None:
     shop = settings_of("webshop")
     articles = await orderable(shop)
     processes = [start(name) for name in ("erp sim", "webshop", "webshop worker", "erp-middleware worker")]
@@ -248,8 +248,13 @@ async def orders_phase(minutes: float, rate: float) -> None:
                 },
                 {"kind": "status", "status": 503, "probability": 0.02 / 0.9, "route": "POST /api/v1/orders"},
             ]
+            if not faulty:
+                faults = []
             (await client.put("/_control/faults", json=faults, params={"seed": 42})).raise_for_status()
-        print(f"orders: {rate}/s for {minutes:g} min through the webshop API (ERP: 10% 429, 2% 503) ...")
+        print(
+            f"orders: {rate}/s for {minutes:g} min through the webshop API "
+            f"({'ERP: 10% 429, 2% 503' if faulty else 'no faults'}) ..."
+        )
         started = time.perf_counter()
         intended, errors = await place_orders(
             articles, rate, minutes * 60, f"http://127.0.0.1:{PORTS['webshop']}", direct=False
@@ -459,7 +464,7 @@ async def delta_is_exact(db: Database, deltas: list[dict[str, Any]], changed: se
     return True
 
 
-async def main(minutes: float, rate: float, reuse: bool, seed: int, only: str | None) -> None:
+async def main(minutes: float, rate: float, reuse: bool, seed: int, only: str | None, faulty: bool) -> None:
     data_dir = Path("var/seed") / f"full-{seed}"
     if not (data_dir / "erp" / "articles_full.csv").exists():
         generate("full", seed, data_dir)
@@ -469,7 +474,7 @@ async def main(minutes: float, rate: float, reuse: bool, seed: int, only: str | 
         if only in (None, "exports"):
             await exports_phase(seed)
         if only in (None, "orders"):
-            await orders_phase(minutes, rate)
+            await orders_phase(minutes, rate, faulty)
     finally:
         await delete_broker_namespace(settings_of("webshop"))
     print(f"benchmark process: max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -482,5 +487,8 @@ if __name__ == "__main__":
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", choices=("orders", "exports"))
+    parser.add_argument(
+        "--no-faults", action="store_true", help="The ERP answers every call (the pipeline's own latency)."
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.minutes, args.rate, args.reuse, args.seed, args.only))
+    asyncio.run(main(args.minutes, args.rate, args.reuse, args.seed, args.only, not args.no_faults))

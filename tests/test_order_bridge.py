@@ -229,3 +229,25 @@ async def test_a_refused_order_reaches_the_dlq_with_the_reason_and_replays_after
     assert again == replayed
     await eventually(lambda: _all_shipped(live, [order_id]))
     _created_once(live, [order_id])
+
+
+async def test_an_order_the_erp_rejects_later_shows_rejected_with_the_reason(live: Live) -> None:
+    live.erp.ship_after_s = -1  # the ERP accepts it and then rejects it instead of shipping
+    order_id = (await live.place("rejected-later", [("TY-001", 1)])).json()["order_id"]
+    key = f"webshop:{order_id}"
+
+    async def accepted() -> bool:
+        return (await live.order(order_id))["status"] == "accepted"
+
+    await eventually(accepted)
+    async with httpx.AsyncClient(base_url=live.sim.url) as control:
+        answer = await control.post(f"/_control/orders/{key}/reject", params={"reason": "customer account blocked"})
+    assert answer.json() == {"status": "rejected"}
+
+    async def rejected() -> dict[str, Any] | None:
+        order = await live.order(order_id)
+        return order if order["status"] == "rejected" else None
+
+    order = await eventually(rejected)
+    assert order["status_reason"] == "customer account blocked"
+    assert order["erp_order_id"] == live.erp.orders[key].erp_order_id

@@ -28,7 +28,9 @@ import yaml
 
 from foundation.island import ENTRY_POINT_GROUP, Island, discover_islands, load
 from foundation.settings import ServiceSettings
+from integration_sdk.cli.supervisor import SIMULATORS
 from integration_sdk.migrations import MIGRATIONS_DIR_ENV
+from integration_sdk.partners.simulators.settings import SimulatorSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -154,6 +156,9 @@ def env_names(island: Island) -> set[str]:
 
 
 ISLANDS = discover_islands()
+SIMULATOR_ENV = {f"PARTNER_SIM_{name}".upper() for name in SimulatorSettings.model_fields}
+SIMULATOR_PORTS = {"erp-simulator": "erp_port", "platform-simulator": "platforms_port"}
+SIMULATOR_HOSTS = {"erp-simulator": "erp_host", "platform-simulator": "platforms_host"}
 
 
 def settings_from(island: Island, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ServiceSettings:
@@ -404,7 +409,7 @@ def test_compose_uses_only_known_keys() -> None:
 
 def test_every_service_is_infra_a_one_shot_job_or_an_island_container() -> None:
     """No stale or misnamed containers (the CLI and `atraxion status` know them by these names)."""
-    expected = set(INFRA_IMAGES) | set(ONE_SHOT_COMMANDS) | {each.service for each in CONTAINERS}
+    expected = set(INFRA_IMAGES) | set(ONE_SHOT_COMMANDS) | {each.service for each in CONTAINERS} | set(SIMULATORS)
     unknown = sorted(set(services()) - expected)
     missing = sorted(expected - set(services()))
     assert not unknown, f"services that match no island, infra or one-shot job: {unknown}"
@@ -541,6 +546,38 @@ def test_island_image_contains_the_island(container: IslandContainer) -> None:
     )
 
 
+# --- tests: partner simulators ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATORS))
+def test_simulator_container_runs_its_factory_on_its_port(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = environment(name)
+    unknown = sorted(set(env) - SIMULATOR_ENV - launcher_variables())
+    assert not unknown, f"{name}: {unknown} are neither SimulatorSettings fields nor launcher variables"
+    assert env.get("APP_FACTORY") == SIMULATORS[name], f"{name}: APP_FACTORY={env.get('APP_FACTORY')!r}"
+    for variable in list(os.environ):
+        if variable.startswith("PARTNER_SIM_"):
+            monkeypatch.delenv(variable)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    settings = SimulatorSettings()
+    port = getattr(settings, SIMULATOR_PORTS[name])
+    assert env.get("PORT") == str(port), f"{name}: PORT={env.get('PORT')!r}, the simulator's port is {port}"
+    assert getattr(settings, SIMULATOR_HOSTS[name]) == "0.0.0.0", f"{name}: must listen on 0.0.0.0 in a container"
+    assert [(p.host_port, p.container_port) for p in published_ports(name)] == [(port, port)]
+    assert "/health/ready" in healthcheck_command(name)
+    package = service(name)["build"]["args"]["SERVICE"]
+    assert "atraxion-integration-sdk" in installed_with(package), f"{name}: image {package!r} lacks the simulators"
+
+
+def test_islands_and_seed_reach_the_simulators() -> None:
+    """erp-middleware calls the ERP simulator; seeded platform configs point at the platform simulator."""
+    erp_url = urlsplit(environment("erp-middleware-worker")["ERP_MIDDLEWARE_ERP_URL"])
+    assert (erp_url.hostname, erp_url.port) == ("erp-simulator", SimulatorSettings().erp_port)
+    platforms_url = urlsplit(environment("seed")["PARTNER_SIM_PLATFORMS_PUBLIC_URL"])
+    assert (platforms_url.hostname, platforms_url.port) == ("platform-simulator", SimulatorSettings().platforms_port)
+
+
 # --- tests: one-shot jobs -----------------------------------------------------------------------------
 
 
@@ -579,9 +616,9 @@ def test_one_shot_image_contains_every_island() -> None:
 @pytest.mark.parametrize("name", ONE_SHOTS)
 def test_one_shot_job_env_covers_every_island(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     env = environment(name)
-    known = set().union(*(env_names(island) for island in ISLANDS)) | launcher_variables()
+    known = set().union(*(env_names(island) for island in ISLANDS)) | launcher_variables() | SIMULATOR_ENV
     unknown = sorted(set(env) - known)
-    assert not unknown, f"{name}: {unknown} are no island's settings field"
+    assert not unknown, f"{name}: {unknown} are no island's or simulator's settings field"
     for island in ISLANDS:
         settings = settings_from(island, env, monkeypatch)
         schema = settings_from(island, {}, monkeypatch).db_schema

@@ -7,8 +7,8 @@
 - ``idx_catalog_article_tyre_fitment``: the vehicle tyre lookup reads a size's tyres with the columns the
   fit check, the score and the sort need from the index alone, then the page's rows by key.
 
-Revision ID: webshop_0005
-Revises: webshop_0004
+Revision ID: webshop_0006
+Revises: webshop_0005
 Create Date: 2026-12-01 11:00:00 UTC
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision: str = "webshop_0005"
-down_revision: str | None = "webshop_0004"
+revision: str = "webshop_0006"
+down_revision: str | None = "webshop_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,6 +22,7 @@ from contracts import (
     ContractValidationError,
     CorrectionFeedReceived,
     Envelope,
+    ErpOrderDispatchRequested,
     ErpOrderStatusChanged,
     FitmentMapping,
     FitmentMappingChanged,
@@ -29,6 +30,7 @@ from contracts import (
     FullFeedReceived,
     OrderLine,
     OrderPlaced,
+    PlatformExportRequested,
     PlatformOrderImported,
     PlatformTrackingPushRequested,
     StockAvailabilityChanged,
@@ -105,6 +107,8 @@ SAMPLES: list[Contract] = [
         lines=[OrderLine(article_number="TPMS-433", quantity=4, unit_price=Decimal("35"))], currency="EUR",
     ),
     PlatformTrackingPushRequested(platform_id="bol", platform_order_id="A-991", tracking_number="1Z999", carrier="UPS"),
+    ErpOrderDispatchRequested(order_key="bol:A-991"),
+    PlatformExportRequested(run_id="run-1", platform_id="bol", kind="delta"),
 ]  # fmt: skip
 
 

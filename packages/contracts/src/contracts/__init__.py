@@ -3,7 +3,7 @@
 Importing the package registers every contract, so ``open_envelope`` knows them all.
 """
 
-from contracts.catalog import ArticleDiscontinued, ArticleUpserted, ErpOrderStatusChanged
+from contracts.catalog import ArticleDiscontinued, ArticleUpserted, ErpOrderDispatchRequested, ErpOrderStatusChanged
 from contracts.envelope import Envelope, default_idempotency_key
 from contracts.fitment import (
     AxleFitment,
@@ -15,8 +15,8 @@ from contracts.fitment import (
     VehicleFitmentRecomputeRequested,
     VehicleVariantUpserted,
 )
-from contracts.orders import OrderLine, OrderPlaced
-from contracts.platform import PlatformOrderImported, PlatformTrackingPushRequested
+from contracts.orders import OrderLine, OrderPlaced, webshop_order_key
+from contracts.platform import PlatformExportRequested, PlatformOrderImported, PlatformTrackingPushRequested
 from contracts.registry import (
     REGISTRY,
     Contract,
@@ -41,6 +41,7 @@ __all__ = [
     "ContractRegistry",
     "ContractValidationError",
     "Envelope",
+    "ErpOrderDispatchRequested",
     "ErpOrderStatusChanged",
     "FieldProblem",
     "FitmentMapping",
@@ -51,6 +52,7 @@ __all__ = [
     "VehicleFitmentRecomputeRequested",
     "OrderLine",
     "OrderPlaced",
+    "PlatformExportRequested",
     "PlatformOrderImported",
     "PlatformTrackingPushRequested",
     "StockAvailabilityChanged",
@@ -62,5 +64,6 @@ __all__ = [
     "VehicleVariantUpserted",
     "default_idempotency_key",
     "open_envelope",
+    "webshop_order_key",
     "register",
 ]

@@ -178,3 +178,26 @@ class ErpOrderStatusChanged(Contract):
     def aggregate_version(self) -> int:
         """Rank of the status in the order lifecycle (accepted 1, shipped 2, rejected 3)."""
         return STATUS_RANK[self.status]
+
+
+@register
+class ErpOrderDispatchRequested(Contract):
+    """Command (erp-middleware to itself): send the recorded order ``order_key`` to the ERP's API.
+
+    Recording an order and sending it are two steps with their own retries: the send is retried by
+    tier and dead-lettered on its own, and a replay from the DLQ sends it again with the same key.
+    """
+
+    message_type: ClassVar[str] = "erp.order.dispatch-requested"
+    schema_version: ClassVar[str] = "1.0"
+
+    order_key: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    """The ``erp_order`` to send; the ERP deduplicates by it."""
+
+    def aggregate_id(self) -> str:
+        """The order key."""
+        return self.order_key
+
+    def aggregate_version(self) -> int:
+        """Always 1: an order is dispatched once (its retries and replays keep the idempotency key)."""
+        return 1

@@ -11,6 +11,11 @@ from contracts.registry import Contract, Frozen, register
 from contracts.types import ArticleNumber, CurrencyCode, Money, Quantity
 
 
+def webshop_order_key(order_id: UUID | str) -> str:
+    """Idempotency key a webshop order travels to the ERP with (``erp.order.status-changed`` names it)."""
+    return f"webshop:{order_id}"
+
+
 class OrderLine(Frozen):
     """One ordered article."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -71,4 +71,27 @@ class PlatformTrackingPushRequested(Contract):
 
     def aggregate_version(self) -> int:
         """Always 1: a shipped order is pushed once; a corrected number needs an explicit idempotency key."""
+        return 1
+
+
+@register
+class PlatformExportRequested(Contract):
+    """Command (platform-export to itself): build export run ``run_id`` (queued in ``export_run``)."""
+
+    message_type: ClassVar[str] = "platform.export.requested"
+    schema_version: ClassVar[str] = "1.0"
+
+    run_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """The queued run."""
+    platform_id: PlatformId
+    """Platform the feed is for."""
+    kind: Literal["full", "delta"]
+    """Every article in the platform's filters, or only those changed since its last export."""
+
+    def aggregate_id(self) -> str:
+        """The run id."""
+        return self.run_id
+
+    def aggregate_version(self) -> int:
+        """Always 1: a run is requested once; a crashed run resumes on redelivery."""
         return 1

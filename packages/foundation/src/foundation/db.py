@@ -138,3 +138,8 @@ async def drop_schema(settings: ServiceSettings) -> None:
             await conn.execute(text(f"DROP DATABASE IF EXISTS `{settings.db_schema}`"))
     finally:
         await engine.dispose()
+
+
+def plain_row(row: Any) -> dict[str, Any]:
+    """A result row as a JSON-ready dict (dates and times as ISO strings)."""
+    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row._mapping.items()}

@@ -10,7 +10,9 @@ For each delivery:
    own work (and its inbox claim is released before the commit). A ``Batched`` handler gets all the
    batch's messages of its type at once, for multi-row statements; if it fails, its messages are run
    one by one to find the bad one. One commit (one log flush) per batch instead of one per message;
-   handlers only flush, and events they emit go to the outbox in the same transaction.
+   handlers only flush, and events they emit go to the outbox in the same transaction. An
+   ``Exclusive`` message runs alone, on a drainer of its own (up to the pool size), so long work
+   (a partner call, an export run) never holds up the rest of the queue.
 3. Every delivery of a batch is acked only after that commit. A crash before the ack means a
    redelivery, which the inbox turns into a counted duplicate.
 4. A failed handler's delivery is handled on its own (its savepoint was rolled back). Transient
@@ -252,7 +254,10 @@ class Consumer(ChannelConsumer):
             )
             return
         self._pending.append(Delivery(message, envelope, attempt, enqueued_at))
-        if self._drainers == 0 or (len(self._pending) >= self.batch_max and self._drainers < self._max_drainers):
+        # Another drainer when a batch is full, or for long (Exclusive) work, which would hold up the rest.
+        exclusive = isinstance(self.handlers.get(envelope.message_type), Exclusive)
+        wanted = exclusive or len(self._pending) >= self.batch_max
+        if self._drainers == 0 or (wanted and self._drainers < self._max_drainers):
             self._drainers += 1
             task = asyncio.create_task(self._drain(), name=f"{self.queue_label}-drain")
             self._drain_tasks.add(task)

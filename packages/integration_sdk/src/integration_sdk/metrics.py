@@ -52,3 +52,19 @@ RECOMPUTE_ROWS = Counter(
 RECOMPUTE_SECONDS = Histogram(
     "projection_recompute_seconds", "Duration of one recompute step.", ["island", "domain"], buckets=LAG_BUCKETS
 )
+
+# Connectors (the perf-connector-runtime dashboard): calls to partners by connector and target (the ERP,
+# or one of the ~60 platform ids: bounded), status class ("2xx", "4xx", "429", "5xx", "timeout",
+# "connection", "circuit_open"), retries by reason and the circuit state.
+CONNECTOR_CALLS = Counter(
+    "connector_calls_total", "Calls to partner APIs, by status class.", ["connector", "target", "status_class"]
+)
+CONNECTOR_LATENCY = Histogram(
+    "connector_call_duration_seconds", "Partner API call latency.", ["connector", "target"], buckets=LAG_BUCKETS
+)
+CONNECTOR_RETRIES = Counter(
+    "connector_retries_total", "In-process retries of partner calls, by reason.", ["connector", "target", "reason"]
+)
+CONNECTOR_CIRCUIT_STATE = Gauge(
+    "connector_circuit_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.", ["connector", "target"]
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -145,3 +145,35 @@ def get_outbox(request: Request) -> Outbox:
 
 
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+
+
+def periodic_hook(
+    name: str, interval_s: float, job: Callable[[FastAPI], Awaitable[float | None]], *, enabled: bool = True
+) -> LifespanHook:
+    """Run ``job(app)`` now and then every ``interval_s`` in a worker (a job may return a shorter next wait).
+
+    A failing run is logged and the next one runs on schedule; shutdown cancels the loop.
+    """
+
+    @asynccontextmanager
+    async def hook(app: FastAPI) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                wait = interval_s
+                try:
+                    sooner = await job(app)
+                    wait = interval_s if sooner is None else min(sooner, interval_s)
+                except Exception:
+                    log.exception("%s failed; next run in %.0fs", name, interval_s)
+                await asyncio.sleep(wait)
+
+        task = asyncio.create_task(loop(), name=name) if enabled else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return hook

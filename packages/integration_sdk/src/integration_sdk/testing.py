@@ -118,3 +118,46 @@ async def delete_broker_namespace(settings: ServiceSettings) -> None:
                 for name in names:
                     await channel.queue_delete(name)
         await channel.exchange_delete(exchange_name(namespace))
+
+
+SHORT_RETRY_TIERS = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def live_settings(migrated: dict[str, ServiceSettings], **overrides: Any) -> dict[str, ServiceSettings]:
+    """Every island's settings for a live test: a broker namespace of its own, short retry tiers, fast relays.
+
+    ``overrides`` maps an island name to the fields it changes (``{"webshop": {...}}``).
+    """
+    namespace = f"{next(iter(migrated.values())).broker_namespace}{secrets.token_hex(2)}_"
+    common = {"broker_namespace": namespace, "outbox_poll_interval_s": 0.2, "retry_tiers_s": SHORT_RETRY_TIERS}
+    return {name: base.model_copy(update={**common, **overrides.get(name, {})}) for name, base in migrated.items()}
+
+
+async def eventually(check: Any, timeout_s: float = 20, interval_s: float = 0.1) -> Any:
+    """Await ``check()`` until it returns something truthy (returned), or fail with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached within {timeout_s}s; last: {result!r}")
+        await asyncio.sleep(interval_s)
+
+
+async def replay_letters(settings: ServiceSettings, selection: Any) -> list[int]:
+    """Replay the island's archived dead letters matching ``selection`` (as ``atraxion queue replay`` does)."""
+    import uuid
+
+    import aio_pika
+
+    from foundation.db import create_engine
+    from integration_sdk.dead_letters import replay_dead_letters
+
+    engine = create_engine(settings)
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        return await replay_dead_letters(engine, connection, selection, replay_correlation_id=uuid.uuid4().hex)
+    finally:
+        await connection.close()
+        await engine.dispose()

@@ -91,10 +91,13 @@ SUBSCRIPTIONS: dict[str, tuple[Subscription, ...]] = {
         Subscription("catalog.article.*", BULK),
         Subscription("stock.availability.changed", BULK),
         Subscription("erp.order.status-changed", HIGH_PRIORITY),
+        Subscription("platform.tracking.push-requested", HIGH_PRIORITY),
+        Subscription("platform.export.requested", BULK),
     ),
     "erp-middleware": (
         Subscription("order.placed", HIGH_PRIORITY),
         Subscription("platform.order.imported", HIGH_PRIORITY),
+        Subscription("erp.order.dispatch-requested", HIGH_PRIORITY),
     ),
 }
 

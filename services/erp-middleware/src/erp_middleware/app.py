@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from erp_middleware.orders.api import router as orders_router
 from erp_middleware.settings import ErpMiddlewareSettings
 from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
@@ -18,6 +19,7 @@ def create_app(settings: ErpMiddlewareSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion erp-middleware",
         description="ERP article master in, catalogue events out; orders to the ERP and status back.",
+        routers=[orders_router],
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
     )

@@ -74,9 +74,22 @@ erp_order = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("tracking_number", sa.String(100), nullable=True),
+    sa.Column("accepted_at", TIMESTAMP, nullable=True),
+    sa.Column("status_reason", sa.String(255), nullable=True),
     sa.Column("created_at", TIMESTAMP, nullable=False),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
     sa.Index("idx_erp_order_status_updated_at", "status", "updated_at"),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+# Where the ERP's order status feed was read up to (one row per feed).
+erp_status_cursor = sa.Table(
+    "erp_status_cursor",
+    metadata,
+    sa.Column("feed", sa.String(40), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )

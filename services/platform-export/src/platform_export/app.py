@@ -8,6 +8,7 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import outbox_hook
+from platform_export.exports.api import router as exports_router
 from platform_export.settings import PlatformExportSettings
 
 
@@ -18,6 +19,7 @@ def create_app(settings: PlatformExportSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion platform-export",
         description="Stock feeds to ~60 sales platforms; platform orders and tracking.",
+        routers=[exports_router],
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
     )

@@ -12,12 +12,15 @@ from foundation.app import create_app as create_service_app
 from foundation.app import default_resources
 from integration_sdk.broker import BrokerResource
 from integration_sdk.runtime import MessagingSpec, messaging_hook
-from integration_sdk.topology import BULK
+from integration_sdk.topology import BULK, HIGH_PRIORITY
+from webshop.orders import handlers as order_status
 from webshop.projections import catalog, fitment, stock
 from webshop.settings import WebshopSettings
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
-MESSAGING = MessagingSpec(handlers={BULK: {**catalog.HANDLERS, **stock.HANDLERS, **fitment.HANDLERS}})
+MESSAGING = MessagingSpec(
+    handlers={BULK: {**catalog.HANDLERS, **stock.HANDLERS, **fitment.HANDLERS}, HIGH_PRIORITY: order_status.HANDLERS}
+)
 
 
 def create_worker_app(settings: WebshopSettings | None = None) -> FastAPI:

@@ -19,7 +19,7 @@ from rich.table import Table
 from foundation.island import Island, discover_islands, load
 from integration_sdk.cli.console import console, progress_bars
 from integration_sdk.cli.infra import ensure_running
-from integration_sdk.cli.supervisor import Child, children_for, run_until_stopped, wait_ready
+from integration_sdk.cli.supervisor import Child, children_for, run_until_stopped, simulator_children, wait_ready
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -83,15 +83,17 @@ def migrate(
 def seed_data(scale: Scale, seed: int, data_dir: Path, islands: list[Island]) -> dict[str, dict[str, float]]:
     """Generate (or reuse) the partner files, then feed each island through its own ingestion path."""
     from integration_sdk.partners.generator import generate, is_current
+    from integration_sdk.partners.simulators.settings import SimulatorSettings
 
     target = data_dir / f"{scale}-{seed}"
+    partner_url = SimulatorSettings().platforms_url  # the platforms' APIs: the simulator's address
     results: dict[str, dict[str, float]] = {}
     with progress_bars() as progress:
-        if is_current(target):
+        if is_current(target, partner_url):
             console.print(f"reusing generated partner files in {target}")
         else:
             started = time.perf_counter()
-            generate(scale, seed, target, progress)
+            generate(scale, seed, target, progress, partner_url)
             console.print(f"generated partner files in {target} ({time.perf_counter() - started:.1f}s)")
 
         async def load_all() -> None:
@@ -127,9 +129,10 @@ def seed(
 def _print_urls(children: list[Child], log_dir: Path) -> None:
     table = Table("process", "url", "API docs", title="Atraxion is running")
     for child in children:
-        table.add_row(child.name, child.base_url, "" if child.name.endswith("-worker") else f"{child.base_url}/docs")
+        docs = "" if child.name.endswith(("-worker", "-simulator")) else f"{child.base_url}/docs"
+        table.add_row(child.name, child.base_url, docs)
     console.print(table)
-    console.print("every process serves /health/live, /health/ready and /metrics")
+    console.print("every island process serves /health/live, /health/ready and /metrics; simulators: /_control/...")
     console.print(f"logs: {log_dir}/<process>.log   status: `atraxion status`   stop: Ctrl-C")
 
 
@@ -141,7 +144,7 @@ def up(
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90,
     smoke: Annotated[bool, typer.Option(help="Stop again once everything is ready (for checks).")] = False,
 ) -> None:
-    """Migrate, seed, start all five services and their workers, wait until ready, print the URLs."""
+    """Migrate, seed, start the partner simulators and all five services and workers; wait until ready."""
     islands = discover_islands()
     problems = ensure_running(islands[0].settings(), ROOT / "docker-compose.yml")
     if problems:
@@ -153,7 +156,7 @@ def up(
         seed(scale=scale, seed_value=seed_value, data_dir=Path("var/seed"))
 
     async def run() -> int:
-        children = children_for(islands, log_dir)
+        children = simulator_children(log_dir) + children_for(islands, log_dir)
         console.print(f"starting {len(children)} processes ...")
         try:
             for child in children:

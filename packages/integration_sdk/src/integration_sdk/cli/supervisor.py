@@ -1,4 +1,5 @@
-"""Runs the five services and their workers on this machine as child processes (``atraxion up``).
+"""Runs the five services and their workers on this machine as child processes (``atraxion up``), with the
+partner simulators (the ERP and the sales platforms) they talk to.
 
 The processes are exactly what the containers of docker-compose.yml run: uvicorn on each island's
 app factory and worker factory. Output goes to one log file per process; Ctrl-C (or SIGTERM) stops
@@ -116,6 +117,22 @@ def children_for(islands: list[Island], log_dir: Path) -> list[Child]:
             )
         )
     return children
+
+
+SIMULATORS = {
+    "erp-simulator": "integration_sdk.partners.simulators.erp:create_erp_simulator",
+    "platform-simulator": "integration_sdk.partners.simulators.platforms:create_platforms_simulator",
+}
+
+
+def simulator_children(log_dir: Path) -> list[Child]:
+    """The ERP and platform simulators, where ``PARTNER_SIM_*`` says (the islands' defaults point there)."""
+    from integration_sdk.partners.simulators.settings import SimulatorSettings
+
+    sim = SimulatorSettings()
+    where = {"erp-simulator": (sim.erp_host, sim.erp_port), "platform-simulator": (sim.platforms_host,
+                                                                                  sim.platforms_port)}  # fmt: skip
+    return [Child(name, factory, *where[name], log_dir / f"{name}.log") for name, factory in SIMULATORS.items()]
 
 
 async def wait_ready(children: list[Child], timeout_s: float) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from foundation.progress import NO_PROGRESS, Progress
 from integration_sdk.partners.catalog import TYRE_BRANDS, generate_articles, write_erp_delta, write_erp_export
-from integration_sdk.partners.platforms import generate_platforms
+from integration_sdk.partners.platforms import PARTNER_URL, generate_platforms
 from integration_sdk.partners.suppliers import generate_suppliers, write_feed
 from integration_sdk.partners.vehicles import generate_variants, write_variants
 
@@ -60,14 +60,22 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def is_current(out_dir: Path) -> bool:
-    """Whether ``out_dir`` holds a complete data set of this generator version."""
+def is_current(out_dir: Path, partner_url: str | None = None) -> bool:
+    """Whether ``out_dir`` holds a complete data set of this generator version (and for ``partner_url``)."""
     manifest = out_dir / "manifest.json"
-    return manifest.exists() and json.loads(manifest.read_text()).get("generator_version") == GENERATOR_VERSION
+    if not manifest.exists():
+        return False
+    known = json.loads(manifest.read_text())
+    return known.get("generator_version") == GENERATOR_VERSION and partner_url in (None, known.get("partner_url"))
 
 
-def generate(scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PROGRESS) -> dict[str, Any]:
-    """Write the data set under ``out_dir`` and its ``manifest.json``; returns the manifest."""
+def generate(
+    scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PROGRESS, partner_url: str = PARTNER_URL
+) -> dict[str, Any]:
+    """Write the data set under ``out_dir`` and its ``manifest.json``; returns the manifest.
+
+    ``partner_url``: where the platforms' APIs are (the platform simulator), written into their configs.
+    """
     spec = SCALES[scale]
     out_dir.mkdir(parents=True, exist_ok=True)
     task = progress.task(f"generating {scale} data set", total=4 + spec.suppliers)
@@ -79,7 +87,7 @@ def generate(scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PRO
         out_dir / "vehicles" / "variants.jsonl", generate_variants(_rng(seed, "vehicles"), spec.variants)
     )
     task.advance()
-    platforms = generate_platforms(_rng(seed, "platforms"), spec.platforms, sorted(TYRE_BRANDS))
+    platforms = generate_platforms(_rng(seed, "platforms"), spec.platforms, sorted(TYRE_BRANDS), partner_url)
     (out_dir / "platforms").mkdir(exist_ok=True)
     (out_dir / "platforms" / "platforms.json").write_text(json.dumps(platforms, indent=1) + "\n")
     counts["platforms"] = len(platforms)
@@ -103,6 +111,7 @@ def generate(scale: Scale, seed: int, out_dir: Path, progress: Progress = NO_PRO
         "generator_version": GENERATOR_VERSION,
         "scale": scale,
         "seed": seed,
+        "partner_url": partner_url,
         "counts": counts,
         "files": {p.relative_to(out_dir).as_posix(): _sha256(p) for p in files},
     }

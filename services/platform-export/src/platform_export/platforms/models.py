@@ -35,6 +35,7 @@ class PlatformConfig(BaseModel):
     endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=255)] | None = Field(
         default=None, validate_default=True
     )
+    orders_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=255)] | None = None
     delta_interval_min: Annotated[int, Field(ge=1, le=1440)]
     active: bool = True
 

@@ -1,0 +1,1 @@
+"""Stock feeds per platform: full and delta export runs, their formats, schedule and records."""

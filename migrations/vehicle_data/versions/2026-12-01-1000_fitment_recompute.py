@@ -1,11 +1,11 @@
 """Fitment recompute: axles as the rules see them, tyre size fits on the tyre buckets, versions, work list.
 
 - ``vehicle_axle_fitment.run_flat``: the factory fits run-flat tyres on that axle.
-- ``vehicle_axle`` and ``vehicle_axle_size``: each axle's geometry, limits and listed wheel sizes, so the
-  set-based wheel check reads exactly what ``rules.Axle`` holds.
+- ``vehicle_axle_size``: each axle's listed wheel sizes, what the set-based wheel check compares with.
 - ``vehicle_tyre_bucket`` gains the fit of its size (tyres fit by size) and a variant index;
-  ``vehicle_wheel_bucket`` gains the axle (a staggered variant's axles differ); both were never written
-  before this revision, so they are recreated.
+  ``vehicle_wheel_bucket`` gains the axle (a staggered variant's axles differ) and the axle's limits,
+  ``product_wheel_bucket`` the wheel's sizes, so the bucket join checks on membership rows alone; the
+  bucket tables were never written before this revision, so they are recreated.
 - ``vehicle_tyre_exclusion``, ``fitment_version`` (per variant, for ordered announcements) and
   ``fitment_pending`` (the durable work list of the recompute).
 
@@ -33,20 +33,6 @@ def upgrade() -> None:
         "vehicle_axle_fitment", sa.Column("run_flat", sa.Boolean(), server_default=sa.text("0"), nullable=False)
     )
     op.create_index("idx_fitment_rule_variant", "fitment_rule", ["vehicle_variant_id", "deleted_at"])
-    op.create_table(
-        "vehicle_axle",
-        sa.Column("vehicle_variant_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("axle", sa.String(length=10), nullable=False),
-        sa.Column("bolt_count", sa.SmallInteger(), nullable=False),
-        sa.Column("pcd", sa.Numeric(precision=5, scale=1), nullable=False),
-        sa.Column("hub_bore", sa.Numeric(precision=4, scale=1), nullable=False),
-        sa.Column("offset_min", sa.SmallInteger(), nullable=False),
-        sa.Column("offset_max", sa.SmallInteger(), nullable=False),
-        sa.Column("axle_load_kg", sa.Integer(), nullable=False),
-        sa.Column("oe_wheel_offset", sa.SmallInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("vehicle_variant_id", "axle"),
-        **TABLE,
-    )
     op.create_table(
         "vehicle_axle_size",
         sa.Column("vehicle_variant_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -84,10 +70,28 @@ def upgrade() -> None:
         sa.Column("wheel_bucket", sa.String(length=64), nullable=False),
         sa.Column("vehicle_variant_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("axle", sa.String(length=10), nullable=False),
+        sa.Column("rim_diameter", sa.SmallInteger(), nullable=False),
+        sa.Column("hub_bore", sa.Numeric(precision=4, scale=1), nullable=False),
+        sa.Column("offset_min", sa.SmallInteger(), nullable=False),
+        sa.Column("offset_max", sa.SmallInteger(), nullable=False),
+        sa.Column("axle_load_kg", sa.Integer(), nullable=False),
+        sa.Column("oe_wheel_offset", sa.SmallInteger(), nullable=False),
         sa.PrimaryKeyConstraint("wheel_bucket", "vehicle_variant_id", "axle"),
         **TABLE,
     )
     op.create_index("idx_vehicle_wheel_bucket_variant", "vehicle_wheel_bucket", ["vehicle_variant_id"])
+    op.drop_table("product_wheel_bucket")
+    op.create_table(
+        "product_wheel_bucket",
+        sa.Column("wheel_bucket", sa.String(length=64), nullable=False),
+        sa.Column("article_number", sa.String(length=50), nullable=False),
+        sa.Column("wheel_width", sa.Numeric(precision=3, scale=1), nullable=False),
+        sa.Column("offset", sa.SmallInteger(), nullable=False),
+        sa.Column("center_bore", sa.Numeric(precision=4, scale=1), nullable=False),
+        sa.Column("wheel_load_kg", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("wheel_bucket", "article_number"),
+        **TABLE,
+    )
     op.create_index("idx_product_wheel_bucket_article", "product_wheel_bucket", ["article_number"])
     op.create_table(
         "vehicle_tyre_exclusion",
@@ -120,7 +124,14 @@ def downgrade() -> None:
     op.drop_table("fitment_pending")
     op.drop_table("fitment_version")
     op.drop_table("vehicle_tyre_exclusion")
-    op.drop_index("idx_product_wheel_bucket_article", table_name="product_wheel_bucket")
+    op.drop_table("product_wheel_bucket")
+    op.create_table(
+        "product_wheel_bucket",
+        sa.Column("wheel_bucket", sa.String(length=64), nullable=False),
+        sa.Column("article_number", sa.String(length=50), nullable=False),
+        sa.PrimaryKeyConstraint("wheel_bucket", "article_number"),
+        **TABLE,
+    )
     op.drop_table("vehicle_wheel_bucket")
     op.create_table(
         "vehicle_wheel_bucket",
@@ -140,6 +151,5 @@ def downgrade() -> None:
         **TABLE,
     )
     op.drop_table("vehicle_axle_size")
-    op.drop_table("vehicle_axle")
     op.drop_index("idx_fitment_rule_variant", table_name="fitment_rule")
     op.drop_column("vehicle_axle_fitment", "run_flat")

@@ -77,10 +77,8 @@ SAMPLES: list[Contract] = [
         ],
         tyre_exclusions=[TyreExclusion(axle="both", article_number="TY0000042")],
         mappings_upserted=[
-            FitmentMapping(article_number="AL-7518-5112", product_type="wheel", position="both",
-                           is_original_equipment=True, match_score=100),
-            FitmentMapping(article_number="AL-8019-5112", product_type="wheel", position="rear",
-                           is_original_equipment=False, match_score=80),
+            ("AL-7518-5112", "wheel", "both", True, 100),
+            ("AL-8019-5112", "wheel", "rear", False, 80),
         ],
     ),
     FitmentMappingChanged(vehicle_variant_id=4711, version=10, replace=False, mappings_removed=["AL-8019-5112"]),
@@ -189,8 +187,7 @@ def test_spec_field_sets_name_exactly_the_optional_spec_fields() -> None:
 
 
 def test_fitment_change_lists_each_article_once() -> None:
-    mapping = FitmentMapping(article_number="A", product_type="wheel", position="both", is_original_equipment=False,
-                             match_score=1)  # fmt: skip
+    mapping: FitmentMapping = ("A", "wheel", "both", False, 1)
     with pytest.raises(ValueError, match="more than once: A"):
         FitmentMappingChanged(vehicle_variant_id=1, version=1, replace=False, mappings_upserted=[mapping, mapping])
 

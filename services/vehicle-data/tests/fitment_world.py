@@ -29,7 +29,7 @@ from vehicle_data.tables import vehicle_variant
 from vehicle_data.vehicles.service import sync_variants
 
 DERIVED_TABLES = (
-    "vehicle_axle", "vehicle_axle_size", "vehicle_tyre_bucket", "product_tyre_bucket", "vehicle_wheel_bucket",
+    "vehicle_axle_size", "vehicle_tyre_bucket", "product_tyre_bucket", "vehicle_wheel_bucket",
     "product_wheel_bucket", "product_vehicle_mappings", "vehicle_tyre_exclusion",
 )  # fmt: skip
 
@@ -148,7 +148,7 @@ def fold_announcements(bodies: Iterable[bytes]) -> dict[int, dict[str, Any]]:
         for number in event.mappings_removed:
             current["mappings"].pop(number, None)
         for mapping in event.mappings_upserted:
-            current["mappings"][mapping.article_number] = tuple(mapping.model_dump().values())
+            current["mappings"][mapping[0]] = tuple(mapping)
     return state
 
 

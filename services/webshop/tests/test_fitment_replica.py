@@ -24,8 +24,7 @@ SIZE = TyreSizeFitment(axle="both", width=205, aspect=55, rim_diameter=16, base_
 
 
 def wheel(number: str, score: int = 100) -> FitmentMapping:
-    return FitmentMapping(article_number=number, product_type="wheel", position="both", is_original_equipment=False,
-                          match_score=score)  # fmt: skip
+    return (number, "wheel", "both", False, score)
 
 
 def change(version: int, key: str | None = None, **fields: Any) -> Envelope:

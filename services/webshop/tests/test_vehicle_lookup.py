@@ -107,11 +107,10 @@ async def world(settings: ServiceSettings) -> dict[str, Any]:
     wheels = [r for r in rows.values() if r["article_type"] == "wheel" and r["pcd"] == Decimal("112.0")][:60]
     excluded = next(r["article_number"] for r in tyres if (r["width"], r["aspect"], r["rim_diameter"]) == (205, 55, 16))
     included = next(r["article_number"] for r in tyres if r["rim_diameter"] == 18)
-    mappings = [FitmentMapping(article_number=w["article_number"], product_type="wheel", position="both",
-                               is_original_equipment=False, match_score=rng.choice((100, 90, 80, 72)))
-                for w in wheels]  # fmt: skip
-    mappings.append(FitmentMapping(article_number=included, product_type="tyre", position="both",
-                                   is_original_equipment=False, match_score=75))  # fmt: skip
+    mappings: list[FitmentMapping] = [
+        (w["article_number"], "wheel", "both", False, rng.choice((100, 90, 80, 72))) for w in wheels
+    ]
+    mappings.append((included, "tyre", "both", False, 75))
     change = FitmentMappingChanged(vehicle_variant_id=7, version=1, replace=True, tyre_sizes=SIZES,
                                    tyre_exclusions=[TyreExclusion(axle="both", article_number=excluded)],
                                    mappings_upserted=mappings)  # fmt: skip
@@ -120,7 +119,7 @@ async def world(settings: ServiceSettings) -> dict[str, Any]:
     envelopes = [Envelope.wrap(event, produced_by="vehicle-data", correlation_id="t") for event in (golf(), change)]
     assert await consumer.apply_batch(envelopes) == [True, True]
     await db.dispose()
-    return {"rows": rows, "tyres": tyres, "wheels": {m.article_number: m.match_score for m in mappings[:-1]},
+    return {"rows": rows, "tyres": tyres, "wheels": {m[0]: m[4] for m in mappings[:-1]},
             "excluded": excluded, "included": included}  # fmt: skip
 
 

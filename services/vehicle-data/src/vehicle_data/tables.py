@@ -2,7 +2,7 @@
 
 Source data: ``vehicle_variant`` and ``vehicle_axle_fitment`` (the provider's sync), ``fitment_rule``
 (operators), ``product_spec`` (catalogue events). Derived by the recompute (``vehicle_data.fitment``):
-``vehicle_axle`` and ``vehicle_axle_size`` (each axle as the rules see it), the bucket memberships,
+``vehicle_axle_size`` (each axle's listed wheel sizes), the bucket memberships (with what the checks read),
 the tyre size fitments (``vehicle_tyre_bucket``'s fit columns), ``product_vehicle_mappings`` and the
 per-variant ``fitment_version``. ``fitment_pending`` is the durable work list of the recompute.
 """
@@ -109,24 +109,6 @@ product_spec = sa.Table(
     mysql_charset="utf8mb4",
 )
 
-# Each axle of a variant as the rules see it (``rules.Axle``): a staggered variant has a front and a
-# rear axle, the others one axle "both"; "both" fitments of a staggered variant belong to each axle.
-vehicle_axle = sa.Table(
-    "vehicle_axle",
-    metadata,
-    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("axle", sa.String(10), primary_key=True),
-    sa.Column("bolt_count", sa.SmallInteger, nullable=False),
-    sa.Column("pcd", sa.Numeric(5, 1), nullable=False),
-    sa.Column("hub_bore", sa.Numeric(4, 1), nullable=False),
-    sa.Column("offset_min", sa.SmallInteger, nullable=False),
-    sa.Column("offset_max", sa.SmallInteger, nullable=False),
-    sa.Column("axle_load_kg", sa.Integer, nullable=False),
-    sa.Column("oe_wheel_offset", sa.SmallInteger, nullable=False),
-    mysql_engine="InnoDB",
-    mysql_charset="utf8mb4",
-)
-
 # The wheel sizes (diameter, width) each axle lists, OE or optional: what the wheel checks compare with.
 vehicle_axle_size = sa.Table(
     "vehicle_axle_size",
@@ -173,12 +155,21 @@ product_tyre_bucket = sa.Table(
     mysql_charset="utf8mb4",
 )
 
+# Bucket memberships carry what the wheel checks read (the axle's limits; the wheel's sizes), so the
+# bucket join decides fit and score on the membership rows alone, without a row lookup per candidate.
+# A staggered variant's two axles differ in limits: one row per axle.
 vehicle_wheel_bucket = sa.Table(
     "vehicle_wheel_bucket",
     metadata,
     sa.Column("wheel_bucket", WHEEL_BUCKET, primary_key=True),
     sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("axle", sa.String(10), primary_key=True),
+    sa.Column("rim_diameter", sa.SmallInteger, nullable=False),
+    sa.Column("hub_bore", sa.Numeric(4, 1), nullable=False),
+    sa.Column("offset_min", sa.SmallInteger, nullable=False),
+    sa.Column("offset_max", sa.SmallInteger, nullable=False),
+    sa.Column("axle_load_kg", sa.Integer, nullable=False),
+    sa.Column("oe_wheel_offset", sa.SmallInteger, nullable=False),
     sa.Index("idx_vehicle_wheel_bucket_variant", "vehicle_variant_id"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
@@ -189,6 +180,10 @@ product_wheel_bucket = sa.Table(
     metadata,
     sa.Column("wheel_bucket", WHEEL_BUCKET, primary_key=True),
     sa.Column("article_number", ARTICLE_NUMBER, primary_key=True),
+    sa.Column("wheel_width", sa.Numeric(3, 1), nullable=False),
+    sa.Column("offset", sa.SmallInteger, nullable=False),
+    sa.Column("center_bore", sa.Numeric(4, 1), nullable=False),
+    sa.Column("wheel_load_kg", sa.Integer, nullable=False),
     sa.Index("idx_product_wheel_bucket_article", "article_number"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",

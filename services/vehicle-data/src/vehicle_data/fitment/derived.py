@@ -100,16 +100,6 @@ class Rule:
 # --- per variant -------------------------------------------------------------------------------------
 
 
-def axle_rows(vehicle_variant_id: int, axles: Mapping[str, Axle]) -> list[dict[str, Any]]:
-    """``vehicle_axle`` rows: each axle's geometry and limits as the wheel checks read them."""
-    return [
-        {"vehicle_variant_id": vehicle_variant_id, "axle": name, "bolt_count": axle.bolt_count, "pcd": axle.pcd,
-         "hub_bore": axle.hub_bore, "offset_min": axle.offset_min, "offset_max": axle.offset_max,
-         "axle_load_kg": axle.axle_load_kg, "oe_wheel_offset": axle.oe.wheel_offset}
-        for name, axle in axles.items()
-    ]  # fmt: skip
-
-
 def axle_size_rows(vehicle_variant_id: int, axles: Mapping[str, Axle]) -> list[dict[str, Any]]:
     """``vehicle_axle_size`` rows: the (diameter, width, kind) wheel sizes each axle lists, once each."""
     rows = {
@@ -129,20 +119,18 @@ def axle_size_rows(vehicle_variant_id: int, axles: Mapping[str, Axle]) -> list[d
     ]
 
 
-def wheel_bucket_keys(axles: Mapping[str, Axle]) -> set[tuple[str, str]]:
-    """(wheel bucket, axle) memberships of a variant."""
-    return {
-        (bucket, name)
-        for name, axle in axles.items()
-        for bucket in vehicle_wheel_buckets(
-            axle.bolt_count,
-            axle.pcd,
-            {s.rim_diameter for s in axle.sizes},
-            axle.hub_bore,
-            axle.offset_min,
-            axle.offset_max,
-        )  # fmt: skip
-    }
+def wheel_bucket_rows(vehicle_variant_id: int, axles: Mapping[str, Axle]) -> list[dict[str, Any]]:
+    """``vehicle_wheel_bucket`` rows: each axle's memberships with the limits the wheel checks read."""
+    rows = []
+    for name, axle in axles.items():
+        limits = {"hub_bore": axle.hub_bore, "offset_min": axle.offset_min, "offset_max": axle.offset_max,
+                  "axle_load_kg": axle.axle_load_kg, "oe_wheel_offset": axle.oe.wheel_offset}  # fmt: skip
+        for rim in sorted({size.rim_diameter for size in axle.sizes}):
+            buckets = vehicle_wheel_buckets(axle.bolt_count, axle.pcd, {rim}, axle.hub_bore, axle.offset_min,
+                                            axle.offset_max)  # fmt: skip
+            rows += [{"wheel_bucket": b, "vehicle_variant_id": vehicle_variant_id, "axle": name, "rim_diameter": rim,
+                      **limits} for b in buckets]  # fmt: skip
+    return rows
 
 
 def tyre_fits(axles: Mapping[str, Axle], rules: Sequence[Rule]) -> dict[tuple[str, Size], tuple[TyreSizeFit, str]]:
@@ -215,12 +203,15 @@ def product_tyre_buckets(spec: Mapping[str, Any]) -> list[str]:
     return [] if tyre is None else [tyre_bucket(tyre.width, tyre.aspect, tyre.rim_diameter, p) for p in POSITIONS]
 
 
-def product_wheel_buckets(spec: Mapping[str, Any]) -> list[str]:
-    """A wheel's buckets (one per hub bore floor it can serve)."""
+def product_wheel_bucket_rows(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``product_wheel_bucket`` rows of a wheel (one per hub bore floor it can serve), with its sizes."""
     wheel = wheel_of(spec)
     if wheel is None:
         return []
-    return list(wheel_buckets_of(wheel.bolt_count, wheel.pcd, wheel.diameter, wheel.center_bore, wheel.offset))
+    sizes = {"wheel_width": wheel.width, "offset": wheel.offset, "center_bore": wheel.center_bore,
+             "wheel_load_kg": wheel.load_kg}  # fmt: skip
+    buckets = wheel_buckets_of(wheel.bolt_count, wheel.pcd, wheel.diameter, wheel.center_bore, wheel.offset)
+    return [{"wheel_bucket": b, "article_number": spec["article_number"], **sizes} for b in buckets]
 
 
 def apply_article_rules(

@@ -38,21 +38,19 @@ from vehicle_data.fitment import repository as repo
 from vehicle_data.fitment.derived import (
     Rule,
     apply_article_rules,
-    axle_rows,
     axle_size_rows,
     axles_of,
     product_tyre_buckets,
-    product_wheel_buckets,
+    product_wheel_bucket_rows,
     tyre_bucket_row,
     tyre_exclusions,
     tyre_fits,
-    wheel_bucket_keys,
+    wheel_bucket_rows,
 )
 from vehicle_data.fitment.rules import Axle, combine_axles
 from vehicle_data.tables import (
     product_tyre_bucket,
     product_wheel_bucket,
-    vehicle_axle,
     vehicle_axle_size,
     vehicle_tyre_bucket,
     vehicle_tyre_exclusion,
@@ -214,9 +212,8 @@ def _tyre_size_entries(rows: Iterable[Mapping[str, Any]]) -> list[TyreSizeFitmen
 
 def _mapping_entries(rows: Iterable[Mapping[str, Any]]) -> list[FitmentMapping]:
     return [
-        FitmentMapping(article_number=row["article_number"], product_type=row["product_type"],
-                       position=row["position"], is_original_equipment=row["is_original_equipment"],
-                       match_score=row["match_score"])
+        (row["article_number"], row["product_type"], row["position"], bool(row["is_original_equipment"]),
+         row["match_score"])
         for row in sorted(rows, key=lambda r: r["article_number"])
     ]  # fmt: skip
 
@@ -293,16 +290,11 @@ async def recompute_vehicles(
     axles: dict[int, dict[str, Axle]] = {v: axles_of(*sources[v]) for v in sources}
     ids = sorted(vehicle_ids)
     whole = tyre_buckets is None and article is None
-    if whole:  # geometry and wheel memberships: internal, replaced as they are derived
-        await repo.replace_rows(conn, vehicle_axle, "vehicle_variant_id", ids,
-                                [row for v, a in axles.items() for row in axle_rows(v, a)])  # fmt: skip
+    if whole:  # listed wheel sizes and wheel memberships: internal, replaced as they are derived
         await repo.replace_rows(conn, vehicle_axle_size, "vehicle_variant_id", ids,
                                 [row for v, a in axles.items() for row in axle_size_rows(v, a)])  # fmt: skip
-        await repo.replace_rows(
-            conn, vehicle_wheel_bucket, "vehicle_variant_id", ids,
-            [{"wheel_bucket": bucket, "vehicle_variant_id": v, "axle": axle}
-             for v, a in axles.items() for bucket, axle in sorted(wheel_bucket_keys(a))],
-        )  # fmt: skip
+        await repo.replace_rows(conn, vehicle_wheel_bucket, "vehicle_variant_id", ids,
+                                [row for v, a in axles.items() for row in wheel_bucket_rows(v, a)])  # fmt: skip
     changes: dict[int, VariantChange] = defaultdict(VariantChange)
 
     size_fits = {v: tyre_fits(axles[v], rules.get(v, [])) for v in axles}
@@ -394,8 +386,7 @@ async def refresh_product_buckets(conn: AsyncConnection, article_numbers: Collec
     await repo.replace_rows(conn, product_tyre_bucket, "article_number", numbers,
                             [{"tyre_bucket": b, "article_number": a} for a in numbers if a in specs
                              for b in product_tyre_buckets(specs[a])])  # fmt: skip
-    wheel_rows = [{"wheel_bucket": b, "article_number": a} for a in numbers if a in specs
-                  for b in product_wheel_buckets(specs[a])]  # fmt: skip
+    wheel_rows = [row for a in numbers if a in specs for row in product_wheel_bucket_rows(specs[a])]
     await repo.replace_rows(conn, product_wheel_bucket, "article_number", numbers, wheel_rows)
     affected = await repo.variants_in_wheel_buckets(conn, {row["wheel_bucket"] for row in wheel_rows})
     affected |= await repo.variants_mapped_to(conn, numbers)

@@ -21,7 +21,6 @@ from vehicle_data.tables import (
     product_tyre_bucket,
     product_vehicle_mappings,
     product_wheel_bucket,
-    vehicle_axle,
     vehicle_axle_fitment,
     vehicle_axle_size,
     vehicle_tyre_bucket,
@@ -107,44 +106,36 @@ def wheel_fit_query(
     """(variant, article, axle, score, OE) of every wheel that passes the hard checks, by bucket join.
 
     The same checks and score as ``rules.wheel_fit`` (the reference path runs those on every wheel;
-    tests hold the two equal): the bucket narrows by bolt pattern, diameter, bore floor and offset band,
-    then the exact bore, offset, load and width checks decide. Restricted to some variants or articles.
+    tests hold the two equal): the bucket narrows by bolt pattern, diameter, bore floor and offset band;
+    the membership rows carry the axle's limits and the wheel's sizes, so the exact bore, offset, load
+    and width checks decide there, without a row lookup per candidate. Restricted to some variants or
+    articles.
     """
-    vb, pb, p, a, s = vehicle_wheel_bucket, product_wheel_bucket, product_spec, vehicle_axle, vehicle_axle_size
-    same_width = s.c.wheel_width == p.c.wheel_width
+    vb, pb, s = vehicle_wheel_bucket, product_wheel_bucket, vehicle_axle_size
+    same_width = s.c.wheel_width == pb.c.wheel_width
     size_score = sa.func.max(sa.case((same_width, sa.case((s.c.kind == "oe", 100), else_=90)), else_=80))
     oe_size = sa.func.max(sa.case((sa.and_(same_width, s.c.kind == "oe"), 1), else_=0))
-    bore, hub = sa.func.min(p.c.center_bore), sa.func.min(a.c.hub_bore)
+    bore, hub = sa.func.min(pb.c.center_bore), sa.func.min(vb.c.hub_bore)
     offset_penalty = sa.func.least(
-        sa.func.floor(sa.func.abs(sa.func.min(p.c.offset) - sa.func.min(a.c.oe_wheel_offset)) / OFFSET_BAND_MM), 10
+        sa.func.floor(sa.func.abs(sa.func.min(pb.c.offset) - sa.func.min(vb.c.oe_wheel_offset)) / OFFSET_BAND_MM), 10
     )
     score = sa.case((bore > hub, 72), else_=size_score) - offset_penalty
     is_oe = sa.and_(oe_size == 1, bore == hub)
     query = (
-        sa.select(vb.c.vehicle_variant_id, p.c.article_number, vb.c.axle, score.label("score"), is_oe.label("is_oe"))
+        sa.select(vb.c.vehicle_variant_id, pb.c.article_number, vb.c.axle, score.label("score"), is_oe.label("is_oe"))
         .select_from(vb)
-        .join(pb, pb.c.wheel_bucket == vb.c.wheel_bucket)
-        .join(p, p.c.article_number == pb.c.article_number)
-        .join(a, sa.and_(a.c.vehicle_variant_id == vb.c.vehicle_variant_id, a.c.axle == vb.c.axle))
-        .join(
-            s,
-            sa.and_(
-                s.c.vehicle_variant_id == vb.c.vehicle_variant_id,
-                s.c.axle == vb.c.axle,
-                s.c.rim_diameter == p.c.wheel_diameter,
-                sa.func.abs(s.c.wheel_width - p.c.wheel_width) <= WIDTH_TOLERANCE_INCH,
-            ),
-        )  # fmt: skip
-        .where(
-            p.c.bolt_count == a.c.bolt_count,
-            p.c.pcd == a.c.pcd,
-            p.c.center_bore >= a.c.hub_bore,
-            p.c.center_bore - a.c.hub_bore <= MAX_RING_STEP_MM,
-            p.c.offset.between(a.c.offset_min, a.c.offset_max),
-            p.c.wheel_load_kg * 2 >= a.c.axle_load_kg,
-        )
-        .group_by(vb.c.vehicle_variant_id, p.c.article_number, vb.c.axle)
-    )
+        .join(pb, sa.and_(
+            pb.c.wheel_bucket == vb.c.wheel_bucket,
+            pb.c.center_bore >= vb.c.hub_bore,
+            pb.c.center_bore - vb.c.hub_bore <= MAX_RING_STEP_MM,
+            pb.c.offset.between(vb.c.offset_min, vb.c.offset_max),
+            pb.c.wheel_load_kg * 2 >= vb.c.axle_load_kg,
+        ))
+        .join(s, sa.and_(s.c.vehicle_variant_id == vb.c.vehicle_variant_id, s.c.axle == vb.c.axle,
+                         s.c.rim_diameter == vb.c.rim_diameter,
+                         sa.func.abs(s.c.wheel_width - pb.c.wheel_width) <= WIDTH_TOLERANCE_INCH))
+        .group_by(vb.c.vehicle_variant_id, pb.c.article_number, vb.c.axle)
+    )  # fmt: skip
     if vehicle_ids is not None:
         query = query.where(vb.c.vehicle_variant_id.in_(sorted(vehicle_ids)))
     if article_numbers is not None:

@@ -65,9 +65,11 @@ class NetChange:
         for number in event.mappings_removed:
             self.upserted.pop(number, None)
             self.removed.add(number)
-        for mapping in event.mappings_upserted:
-            self.removed.discard(mapping.article_number)
-            self.upserted[mapping.article_number] = {"vehicle_variant_id": variant_id, **mapping.model_dump()}
+        for number, product_type, position, is_oe, score in event.mappings_upserted:
+            self.removed.discard(number)
+            self.upserted[number] = {"vehicle_variant_id": variant_id, "article_number": number,
+                                     "product_type": product_type, "position": position,
+                                     "is_original_equipment": is_oe, "match_score": score}  # fmt: skip
         self.computed_at = occurred_at
 
 

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from contracts import ContractError, ContractValidationError, Envelope, StockAvailabilityChanged, open_envelope
+from contracts import (
+    ContractError,
+    ContractValidationError,
+    Envelope,
+    StockAvailabilityChanged,
+    VehicleFitmentRecomputeRequested,
+    open_envelope,
+)
 from contracts.envelope import IDEMPOTENCY_KEY_MAX, default_idempotency_key
 from contracts.platform import PlatformTrackingPushRequested
 
@@ -25,7 +32,7 @@ def stock_event(version: int = 7) -> StockAvailabilityChanged:
     )
 
 
-def wrap(event: StockAvailabilityChanged, **overrides: Any) -> Envelope:
+def wrap(event: Any, **overrides: Any) -> Envelope:
     return Envelope.wrap(event, produced_by="stock-import", correlation_id="req-1", **overrides)
 
 
@@ -54,6 +61,14 @@ def test_default_idempotency_key_is_deterministic_per_state_change() -> None:
     assert first.message_id != again.message_id
     assert first.idempotency_key == again.idempotency_key == "stock.availability.changed:MI-245-40-18-PS5:7"
     assert wrap(stock_event(version=8)).idempotency_key != first.idempotency_key
+
+
+def test_requests_naming_one_aggregate_are_each_their_own_message() -> None:
+    first, second = (VehicleFitmentRecomputeRequested(request_id=rid, vehicle_variant_id=7, reason="rule added")
+                     for rid in ("r1", "r2"))  # fmt: skip
+    assert wrap(first).aggregate_id == wrap(second).aggregate_id == "7"  # one variant: in order
+    assert wrap(first).idempotency_key == "fitment.recompute.vehicle-requested:r1"
+    assert wrap(second).idempotency_key != wrap(first).idempotency_key  # both recomputed, not one a duplicate
 
 
 def test_explicit_idempotency_key_wins() -> None:

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 
 from contracts import ArticleDiscontinued, ArticleUpserted, Envelope, FitmentMappingChanged, open_envelope
 from foundation.db import Database
-from integration_sdk.consumer import BatchContext, MessageContext
+from integration_sdk.consumer import BatchContext, Consumer
 from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.catalog import Article, generate_articles
 from integration_sdk.partners.vehicles import generate_variants
+from integration_sdk.topology import HIGH_PRIORITY
 from vehicle_data import product_specs
 from vehicle_data.fitment import repository as repo
-from vehicle_data.fitment.handlers import recompute_vehicle
+from vehicle_data.fitment.handlers import HANDLERS
 from vehicle_data.fitment.recompute import RecomputeReport, process_pending
 from vehicle_data.tables import vehicle_variant
 from vehicle_data.vehicles.service import sync_variants
@@ -118,10 +119,13 @@ async def run_rule_commands(db: Database, outbox: Outbox, after_id: int) -> int:
             .order_by(OUTBOX.c.id)
         )).all()  # fmt: skip
         last = await conn.scalar(sa.select(sa.func.max(OUTBOX.c.id)))
+    # Through the worker's high-priority consumer, inbox included: a command it took for a duplicate
+    # would show as a recompute that never happened.
+    consumer = Consumer(settings=outbox.settings, queue_class=HIGH_PRIORITY, handlers=HANDLERS[HIGH_PRIORITY],
+                        sessions=db.sessions, outbox=outbox)  # fmt: skip
     for _, body in rows:
-        envelope = Envelope.from_bytes(body)
-        async with db.sessions.begin() as session:
-            await recompute_vehicle(open_envelope(envelope), MessageContext(session, outbox, envelope=envelope))
+        outcomes = await consumer.apply_batch([Envelope.from_bytes(body)])
+        assert outcomes == [True], outcomes
     return int(last or after_id)
 
 

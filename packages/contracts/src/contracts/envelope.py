@@ -28,8 +28,8 @@ TraceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 def default_idempotency_key(event: Contract) -> str:
-    """``<message_type>:<aggregate_id>:<aggregate_version>``: the same state change always gets the same key."""
-    key = f"{event.message_type}:{event.aggregate_id()}:{event.aggregate_version()}"
+    """The contract's ``inbox_key()``, hashed if it would overflow the inbox column."""
+    key = event.inbox_key()
     if len(key) <= IDEMPOTENCY_KEY_MAX:
         return key
     # Still deterministic when a long aggregate id would overflow the inbox column.

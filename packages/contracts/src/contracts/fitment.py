@@ -170,8 +170,12 @@ class VehicleFitmentRecomputeRequested(Contract):
         return str(self.vehicle_variant_id)
 
     def aggregate_version(self) -> int:
-        """Requests are not versioned; each has its own idempotency key."""
+        """Requests are not versioned."""
         return 1
+
+    def inbox_key(self) -> str:
+        """The request's own: every rule change of a variant is recomputed, not just its first."""
+        return f"{self.message_type}:{self.request_id}"
 
 
 class AxleFitment(Frozen):

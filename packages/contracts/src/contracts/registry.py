@@ -52,6 +52,12 @@ class Contract(Frozen):
     def aggregate_version(self) -> int:
         """Version of the aggregate after the change: a newer one supersedes older ones."""
 
+    def inbox_key(self) -> str:
+        """What consumers deduplicate by: ``<message_type>:<aggregate_id>:<aggregate_version>``, so the same
+        state change always gets the same key. A command that is not a state change (several may name one
+        aggregate) keys by its own request id instead."""
+        return f"{self.message_type}:{self.aggregate_id()}:{self.aggregate_version()}"
+
 
 def parse_version(schema_version: str) -> tuple[int, int]:
     """``"1.2"`` -> ``(1, 2)``."""

@@ -50,8 +50,9 @@ from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
 from integration_sdk.consumer import BatchContext, Consumer
+from integration_sdk.messaging_schema import OUTBOX_PENDING
 from integration_sdk.migrations import upgrade
-from integration_sdk.outbox import OUTBOX, Outbox
+from integration_sdk.outbox import APPLIED_VERSION, OUTBOX, Outbox
 from integration_sdk.partners.generator import generate, is_current
 from integration_sdk.testing import delete_broker_namespace, island_settings
 from integration_sdk.topology import BULK
@@ -66,20 +67,25 @@ from vehicle_data.fitment.recompute import (
 )
 from vehicle_data.fitment.reference import reference_for_axle
 from vehicle_data.fitment.rules import tyre_bucket
-from vehicle_data.tables import product_spec, product_vehicle_mappings, vehicle_tyre_bucket
-from vehicle_data.vehicles.service import sync_variants
+from vehicle_data.tables import fitment_version, product_spec, product_vehicle_mappings, vehicle_tyre_bucket
+from vehicle_data.vehicles.parsing import read_variants
+from vehicle_data.vehicles.service import sync_variants, variant_event
 from webshop.projections import fitment as webshop_fitment
+from webshop.projections import fitment_maintenance as webshop_fitment_maintenance
 from webshop.projections.catalog import catalog_row
+from webshop.projections.fitment_maintenance import FitmentSource
 from webshop.tables import catalog_article
 from webshop.tables import vehicle_tyre_fitment as webshop_tyre_fitment
+from webshop.tables import vehicle_variant as webshop_variant
 from webshop.vehicles.queries import items_query, page_of, tyre_candidates, wheel_candidates
 
 NAMESPACE = "bfit_"
+VEHICLE_DATA_API = "http://127.0.0.1:8804"
 ISLANDS = {island.name: island for island in discover_islands()}
 
 
-def envelope(event: Any) -> Envelope:
-    return Envelope.wrap(event, produced_by="erp-middleware", correlation_id="bench")
+def envelope(event: Any, produced_by: str = "erp-middleware") -> Envelope:
+    return Envelope.wrap(event, produced_by=produced_by, correlation_id="bench")
 
 
 async def setup(data_dir: Path, vehicle: Any, shop: Any) -> None:
@@ -105,7 +111,9 @@ async def setup(data_dir: Path, vehicle: Any, shop: Any) -> None:
         print(f"setup: 285k articles into vehicle-data's replica and the webshop's catalogue in "
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         result = await sync_variants(vehicle_db, outbox, data_dir / "vehicles" / "variants.jsonl")
-        print(f"setup: {result.records_ok} variants synced; {time.perf_counter() - started:.0f} s in all")
+        await replicate_variants(data_dir, shop)
+        print(f"setup: {result.records_ok} variants synced, and into the webshop's selector; "
+              f"{time.perf_counter() - started:.0f} s in all")  # fmt: skip
         async with vehicle_db.writer.begin() as conn:
             await conn.execute(sa.delete(OUTBOX))  # the setup's own announcements and requests
         async with shop_db.writer.begin() as conn:
@@ -113,6 +121,25 @@ async def setup(data_dir: Path, vehicle: Any, shop: Any) -> None:
     finally:
         await vehicle_db.dispose()
         await shop_db.dispose()
+
+
+async def replicate_variants(data_dir: Path, shop: Any) -> int:
+    """The variants' first announcements (version 1, as the sync made them) through the webshop's
+    consumer: its vehicle selector replica. Idempotent (versioned upserts)."""
+    db = Database.from_settings(shop)
+    consumer = Consumer(settings=shop, queue_class=BULK, handlers=webshop_fitment.HANDLERS, sessions=db.sessions,
+                        outbox=Outbox(shop))  # fmt: skip
+    count = 0
+    try:
+        records = (line.variant for line in read_variants(data_dir / "vehicles" / "variants.jsonl") if line.variant)
+        for chunk in chunked(records, 500):
+            events = [envelope(variant_event(record, 1), "vehicle-data") for record in chunk]
+            outcomes = await consumer.apply_batch(events)
+            assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+            count += len(chunk)
+    finally:
+        await db.dispose()
+    return count
 
 
 async def reset_derived(vehicle: Any, shop: Any) -> None:
@@ -191,6 +218,8 @@ async def replicate(vehicle: Any, shop: Any) -> None:
         elapsed = time.perf_counter() - started
         print(f"webshop replica from the build's announcements: {applied:,} events, {rows:,} rows in {elapsed:.1f} s "
               f"({rows / max(elapsed, 1e-9):,.0f} rows/s)")  # fmt: skip
+        async with vehicle_db.writer.begin() as conn:  # applied above: the relay must not send them again
+            await conn.execute(sa.delete(OUTBOX).where(OUTBOX.c.id <= last_id))
     finally:
         await vehicle_db.dispose()
         await shop_db.dispose()
@@ -302,6 +331,47 @@ def start(name: str, settings: Any, core: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env)
 
 
+async def settle(vehicle: Any, shop: Any) -> None:
+    """Wait until the webshop has applied every variant's latest fitment version (the incremental phase's
+    announcements relayed and applied): the propagation phase measures one change on a quiet pipeline.
+
+    With ``--reuse`` some announcements of the previous run may be gone with its broker namespace; once
+    the outbox has sent everything and variants are still behind, the webshop's reconcile repairs them
+    from vehicle-data's API (as an operator would after losing messages).
+    """
+    vehicle_db, shop_db, started = Database.from_settings(vehicle), Database.from_settings(shop), time.perf_counter()
+    applied = sa.select(APPLIED_VERSION.c.aggregate_id, APPLIED_VERSION.c.version).where(
+        APPLIED_VERSION.c.stream == webshop_fitment.STREAM
+    )
+    unsent = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == OUTBOX_PENDING)
+    quiet_since = None
+    try:
+        while True:
+            async with vehicle_db.reader.connect() as conn:
+                latest = {row.vehicle_variant_id: row for row in await conn.execute(sa.select(fitment_version))}
+                pending = await conn.scalar(unsent)
+            async with shop_db.reader.connect() as conn:
+                seen = {int(key): version for key, version in (await conn.execute(applied)).all()}
+            behind = [row for variant_id, row in latest.items() if seen.get(variant_id, 0) < row.version]
+            if not behind:
+                break
+            quiet_since = None if pending else quiet_since or time.perf_counter()
+            if quiet_since and time.perf_counter() - quiet_since > 15:
+                since = min(row.changed_at for row in behind)
+                async with FitmentSource(VEHICLE_DATA_API, shop.vehicle_data_token.get_secret_value()) as source:
+                    report = await webshop_fitment_maintenance.reconcile(shop_db, source, since)
+                print(f"settle: {len(behind)} variants behind with nothing left to send; reconcile since {since}: "
+                      f"{report.counts()}")  # fmt: skip
+                quiet_since = None
+            if time.perf_counter() - started > 900:
+                raise RuntimeError(f"the webshop is {len(behind)} variants behind after 15 min")
+            await asyncio.sleep(1)
+    finally:
+        await vehicle_db.dispose()
+        await shop_db.dispose()
+    print(f"settle: every variant's latest fitment applied in the webshop after {time.perf_counter() - started:.1f} s")
+
+
 async def propagation(vehicle: Any, shop: Any, seed: int, changes: int) -> None:
     """Rule changes over vehicle-data's API → visible in the webshop's replica, through the real processes."""
     targets = await sample_variants(vehicle, changes, seed + 1)
@@ -309,7 +379,7 @@ async def propagation(vehicle: Any, shop: Any, seed: int, changes: int) -> None:
     latencies: list[float] = []
     token = {"Authorization": "Bearer local-operator-token"}
     try:
-        async with httpx.AsyncClient(base_url="http://127.0.0.1:8804", headers=token, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=VEHICLE_DATA_API, headers=token, timeout=30) as client:
             for variant_id, axle, (width, aspect, rim) in targets:
                 body = {"vehicle_variant_id": variant_id, "axle": axle, "action": "exclude", "reason": "bench",
                         "created_by": "bench", "tyre_size": f"{width}/{aspect}R{rim}"}  # fmt: skip
@@ -507,7 +577,14 @@ async def main(args: argparse.Namespace) -> None:
     data_dir = Path("var/seed") / f"{args.scale}-{args.seed}"
     if not is_current(data_dir):
         generate(args.scale, args.seed, data_dir)
-    if not args.reuse:
+    if args.reuse:
+        shop_db = Database.from_settings(shop)
+        async with shop_db.reader.connect() as conn:
+            listed = await conn.scalar(sa.select(sa.func.count()).select_from(webshop_variant))
+        await shop_db.dispose()
+        if not listed:  # schemas of an earlier bench version: the selector replica was not filled
+            print(f"setup: {await replicate_variants(data_dir, shop):,} variants into the webshop's selector")
+    else:
         if not args.build_only:
             await setup(data_dir, vehicle, shop)
         else:
@@ -521,14 +598,20 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for _, port, _ in PROCESSES.values():
             await wait_ready(port)
+        await settle(vehicle, shop)
         await propagation(vehicle, shop, args.seed, args.samples)
         for process in processes[:3]:  # only the webshop API stays for the lookups
             process.terminate()
+            process.wait(60)
         await lookups(vehicle, shop, args.rate, args.seconds, args.seed, args.references)
     finally:
         for process in processes:
             process.terminate()
-            process.wait(10)
+        for process in processes:
+            try:
+                process.wait(60)  # a worker finishes the batch in hand first
+            except subprocess.TimeoutExpired:
+                process.kill()
         await delete_broker_namespace(shop)
 
 

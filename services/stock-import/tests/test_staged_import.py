@@ -33,7 +33,6 @@ from stock_import.imports import handlers, service
 from stock_import.imports.mapping import FeedMapping
 from stock_import.imports.service import ImportResult, import_feed, receive_feed, register_suppliers
 from stock_import.settings import StockImportSettings
-from stock_import.stock import aggregates
 from stock_import.tables import article_stock_aggregate, import_batch, import_row_error, known_article, supplier_offer
 
 # The five feed styles of the trade (German CSV cp1252 with decimal comma, English CSV, XML, fixed width
@@ -363,13 +362,12 @@ async def test_a_crash_mid_import_leaves_nothing_and_the_redelivery_applies_once
     consumer = Consumer(settings=settings_, queue_class=BULK, handlers=handlers.HANDLERS[BULK],
                         sessions=db.sessions, outbox=Outbox(settings_), name="feeds")  # fmt: skip
 
-    original = aggregates.changed_events
+    original = Outbox.add_from_select
 
-    async def crash_after_the_offers(*args: Any) -> AsyncIterator[Any]:
+    async def crash_after_the_offers(*args: Any, **kwargs: Any) -> int:
         raise Crash("gone after writing offers, aggregates and the row report")
-        yield  # pragma: no cover
 
-    monkeypatch.setattr(aggregates, "changed_events", crash_after_the_offers)
+    monkeypatch.setattr(Outbox, "add_from_select", crash_after_the_offers)
     outcomes = await consumer.apply_batch([command])
     assert isinstance(outcomes[0], Crash)
     assert await offers(db, ENGLISH) == {}
@@ -379,7 +377,7 @@ async def test_a_crash_mid_import_leaves_nothing_and_the_redelivery_applies_once
         status = await conn.scalar(sa.select(import_batch.c.status).where(import_batch.c.batch_id == batch_id))
     assert status == "queued"
 
-    monkeypatch.setattr(aggregates, "changed_events", original)
+    monkeypatch.setattr(Outbox, "add_from_select", original)
     assert await consumer.apply_batch([command]) == [True]  # the redelivery
     assert await consumer.apply_batch([command]) == [False]  # a duplicate of it: the inbox refuses
     assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None)}

@@ -40,7 +40,7 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from contracts import CorrectionFeedReceived, FullFeedReceived
+from contracts import CorrectionFeedReceived, FullFeedReceived, StockAvailabilityChanged
 from foundation.bulk import FileFormatError, RowError, row_errors, utc_now
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
@@ -229,8 +229,9 @@ async def _apply_feed(
                 return ImportResult(batch_id, "failed", rows_total, 0, rejected, 0, errors, error)
             offers_changed = await staging.apply_offers(conn, supplier_id, batch_id, full=full, now=utc_now())
             changed = await aggregates.recompute(conn, batch_id)
-            async for events in aggregates.changed_events(conn, batch_id):
-                await outbox.add_many(session, events, correlation_id=batch_id)
+            await outbox.add_from_select(session, StockAvailabilityChanged, aggregates.changed_query(batch_id),
+                                         aggregate_id="article_number", aggregate_version="version",
+                                         correlation_id=batch_id)  # fmt: skip
     return ImportResult(batch_id, "succeeded", rows_total, rows_total - rejected, rejected, offers_changed, errors,
                         None, changed)  # fmt: skip
 

@@ -99,10 +99,25 @@ staged_change = sa.Table(
 )
 
 
+# The articles with a valid row (built after the load): what a full feed still lists. A hash table in
+# memory makes the "not listed any more" probe for each stored offer cheap; a feed too large for memory
+# gets it on disk (InnoDB) instead, same statements.
+MEMORY_ROWS_MAX = 500_000
+listed_article = sa.Table(
+    "staged_listed_article",
+    sa.MetaData(),
+    sa.Column("article_number", ARTICLE_NUMBER, nullable=False),
+    sa.PrimaryKeyConstraint("article_number", mysql_using="hash"),
+    prefixes=["TEMPORARY"],
+    mysql_charset="utf8mb4",
+    mysql_collate="utf8mb4_general_ci",
+)
+
+
 @asynccontextmanager
 async def staging_tables(conn: AsyncConnection) -> AsyncIterator[None]:
     """The import's temporary tables, empty, for the block (dropped after; DROP TEMPORARY never commits)."""
-    names = ", ".join(table.name for table in STAGING.sorted_tables)
+    names = ", ".join([*(table.name for table in STAGING.sorted_tables), listed_article.name])
     drop = sa.text(f"SET STATEMENT sql_notes = 0 FOR DROP TEMPORARY TABLE IF EXISTS {names}")  # no note if absent
     await conn.execute(drop)
     for table in STAGING.sorted_tables:
@@ -260,12 +275,23 @@ async def apply_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, *
 
 async def _zero_missing_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, now: datetime) -> None:
     """The supplier's offers the feed does not list with a valid row go to quantity 0 (and are touched)."""
+    rows = int(await conn.scalar(sa.text("SELECT @row_no")) or 0)
+    engine, size = ("MEMORY", 256 * rows + (1 << 20)) if rows <= MEMORY_ROWS_MAX else ("InnoDB", 0)
+    create = sa.schema.CreateTable(listed_article).compile(dialect=conn.dialect)
+    await conn.execute(
+        sa.text(f"SET STATEMENT max_heap_table_size = {max(size, 1 << 24)} FOR {create} ENGINE={engine}")
+    )
+    await conn.execute(
+        sa.text(f"""
+            INSERT INTO {listed_article.name} (article_number)
+            SELECT article_number FROM {staged_row.name} WHERE NOT bad GROUP BY article_number""")
+    )
     await conn.execute(
         sa.text(f"""
             INSERT INTO {touched_article.name} (article_number)
             SELECT o.article_number FROM {supplier_offer.name} o
             WHERE o.supplier_id = :supplier AND o.quantity <> 0 AND NOT EXISTS (
-                SELECT 1 FROM {staged_row.name} s WHERE s.article_number = o.article_number AND NOT s.bad)"""),
+                SELECT 1 FROM {listed_article.name} l WHERE l.article_number = o.article_number)"""),
         {"supplier": supplier_id},
     )
     # Rows of an unknown article are not "bad" in the staged table, so the statement above kept them.

@@ -13,13 +13,13 @@ Rules:
 and the reference path that reconcile and dual-read compare the projection with. ``recompute`` runs
 the same rules set-based for the articles an import touched (``touched_article``, a temporary table
 of the import's connection), stores the aggregates that changed (version + 1) and leaves them in
-``staged_aggregate``; ``changed_events`` reads them back as ``stock.availability.changed`` events. An
-article whose aggregate did not change emits nothing.
+``staged_aggregate``, whose ``changed_query`` the outbox turns into ``stock.availability.changed``
+events set-based. An article whose aggregate did not change emits nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -45,7 +45,6 @@ class Availability(NamedTuple):
 
 
 NOT_OFFERED = Availability(0, NO_PRICE, None)
-EVENT_CHUNK = 2_000
 
 # Temporary tables of an import's connection (``CREATE TEMPORARY TABLE``: their rows are part of its
 # transaction, the tables themselves vanish with the connection).
@@ -129,7 +128,7 @@ async def stored_aggregates(
 async def recompute(conn: AsyncConnection, batch_id: str, today: date | None = None) -> int:
     """Recompute the aggregates of ``touched_article``, store those that changed; how many changed.
 
-    The changed ones stay in ``staged_aggregate`` (``changed``) for ``changed_events``.
+    The changed ones stay in ``staged_aggregate`` (``changed``) for ``changed_query``.
     """
     today, now = today or utc_now().date(), utc_now()
     agg, new, touched = article_stock_aggregate, staged_aggregate, touched_article
@@ -170,22 +169,12 @@ async def recompute(conn: AsyncConnection, batch_id: str, today: date | None = N
     return int(marked.rowcount)
 
 
-async def changed_events(conn: AsyncConnection, batch_id: str) -> AsyncIterator[list[StockAvailabilityChanged]]:
-    """The events of the aggregates ``recompute`` changed, in article order, a chunk at a time."""
-    new, after = staged_aggregate, ""
-    while True:
-        rows = (
-            await conn.execute(
-                sa.select(new.c.article_number, new.c.sellable_qty, new.c.best_price, new.c.next_delivery_date,
-                          new.c.version)
-                .where(new.c.changed, new.c.article_number > after)
-                .order_by(new.c.article_number)
-                .limit(EVENT_CHUNK)
-            )
-        ).all()  # fmt: skip
-        if not rows:
-            return
-        yield [StockAvailabilityChanged(article_number=number, sellable_qty=qty, best_price=price,
-                                        next_delivery_date=delivery, source_batch_id=batch_id, version=version)
-               for number, qty, price, delivery, version in rows]  # fmt: skip
-        after = rows[-1][0]
+def changed_query(batch_id: str) -> sa.Select[Any]:
+    """The ``stock.availability.changed`` events of what ``recompute`` changed, as rows (for the outbox)."""
+    new = staged_aggregate
+    return (
+        sa.select(new.c.article_number, new.c.sellable_qty, new.c.best_price, new.c.next_delivery_date,
+                  sa.literal(batch_id).label("source_batch_id"), new.c.version)
+        .where(new.c.changed)
+        .order_by(new.c.article_number)
+    )  # fmt: skip

@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts import StockAvailabilityChanged
 from foundation.bulk import chunked, utc_now
 from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY
 from stock_import.tables import article_stock_aggregate, supplier, supplier_offer

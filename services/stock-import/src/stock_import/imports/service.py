@@ -219,19 +219,20 @@ async def _apply_feed(
         async with staging.staging_tables(conn):
             await staging.load(conn, staged, mapping)
             await staging.diff_offers(conn, supplier_id, check_known)
-            rows_total, rejected = await staging.row_counts(conn)
-            task.advance(rows_total)
             await staging.record_row_errors(conn, batch_id, mapping)
+            rows_total, rejected = await staging.row_counts(conn, batch_id)
+            task.advance(rows_total)
             errors = await staging.first_row_errors(conn, batch_id, ERROR_SAMPLE) if rejected else []
             if full and rows_total and rejected == rows_total:
                 error = (f"none of the feed's {rows_total} rows is valid (see the row errors): a full feed "
                          "like this would set all the supplier's offers to 0, so nothing was applied")  # fmt: skip
                 return ImportResult(batch_id, "failed", rows_total, 0, rejected, 0, errors, error)
             offers_changed = await staging.apply_offers(conn, supplier_id, batch_id, full=full, now=utc_now())
-            changed = await aggregates.recompute(conn, batch_id)
-            await outbox.add_from_select(session, StockAvailabilityChanged, aggregates.changed_query(batch_id),
-                                         aggregate_id="article_number", aggregate_version="version",
-                                         correlation_id=batch_id)  # fmt: skip
+            changed = await aggregates.recompute(conn, batch_id) if offers_changed else 0
+            if changed:
+                await outbox.add_from_select(session, StockAvailabilityChanged, aggregates.changed_query(batch_id),
+                                             aggregate_id="article_number", aggregate_version="version",
+                                             correlation_id=batch_id)  # fmt: skip
     return ImportResult(batch_id, "succeeded", rows_total, rows_total - rejected, rejected, offers_changed, errors,
                         None, changed)  # fmt: skip
 

@@ -367,15 +367,12 @@ async def record_row_errors(conn: AsyncConnection, batch_id: str, mapping: FeedM
     )
 
 
-async def row_counts(conn: AsyncConnection) -> tuple[int, int]:
-    """After ``diff_offers``: rows in the feed and rows rejected (bad or naming an unknown article)."""
-    row = (
-        await conn.execute(
-            sa.text(f"""
-                SELECT @row_no, (SELECT COUNT(*) FROM {staged_row.name} WHERE bad)
-                                + (SELECT COUNT(*) FROM {staged_change.name} WHERE unknown)""")
-        )
-    ).one()
+async def row_counts(conn: AsyncConnection, batch_id: str) -> tuple[int, int]:
+    """After ``record_row_errors``: rows in the feed and rows rejected (read from the small error report)."""
+    rejected = sa.select(sa.func.count(sa.distinct(import_row_error.c.row_no))).where(
+        import_row_error.c.batch_id == batch_id
+    )
+    row = (await conn.execute(sa.select(sa.text("@row_no"), rejected.scalar_subquery()))).one()
     return int(row[0]), int(row[1])
 
 

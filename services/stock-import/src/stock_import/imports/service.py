@@ -215,7 +215,7 @@ async def _apply_feed(
     task = progress.task(f"{supplier_id} {path.name}", total=None)
     check_known = await repository.catalogue_is_replicated(conn)
     full = kind == "full"
-    with staged_file(path, mapping, path.parent) as staged:
+    async with staged_file(path, mapping, path.parent) as staged:
         async with staging.staging_tables(conn):
             await staging.load(conn, staged, mapping)
             await staging.diff_offers(conn, supplier_id, check_known)

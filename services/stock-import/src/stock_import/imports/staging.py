@@ -230,11 +230,12 @@ def load_statement(staged: StagedFile, mapping: FeedMapping) -> tuple[str, dict[
 
 
 async def load(conn: AsyncConnection, staged: StagedFile, mapping: FeedMapping) -> None:
-    """Stream the staged file into ``staged_row``."""
+    """Stream the staged file (each part in turn, row numbers running on) into ``staged_row``."""
     sql, params = load_statement(staged, mapping)
     await conn.execute(sa.text("SET @row_no = 0"))
-    with allow_local_file(staged.path) as name:
-        await conn.execute(sa.text(sql), {**params, "path": name})
+    async for part in staged.parts:
+        with allow_local_file(part) as name:
+            await conn.execute(sa.text(sql), {**params, "path": name})
 
 
 async def diff_offers(conn: AsyncConnection, supplier_id: str, check_known: bool) -> None:

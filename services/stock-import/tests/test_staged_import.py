@@ -29,7 +29,7 @@ from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.suppliers import MAPPINGS
 from integration_sdk.testing import truncate_tables
 from integration_sdk.topology import BULK
-from stock_import.imports import handlers, service
+from stock_import.imports import feeds, handlers, service, staging
 from stock_import.imports.mapping import FeedMapping
 from stock_import.imports.service import ImportResult, import_feed, receive_feed, register_suppliers
 from stock_import.settings import StockImportSettings
@@ -396,3 +396,30 @@ def test_renderer_writes_each_style() -> None:
         "TY1".ljust(16) + "X".ljust(16) + "3".ljust(8) + "1.50".ljust(10) + "20261202\n"
     )
     assert "<Code>TY1</Code>" in render(STYLES["ST3"], rows).decode()
+
+
+async def test_a_long_xml_feed_broken_near_the_end_applies_nothing_and_leaves_no_parts(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
+    rows = [Row(f"TY{n:07d}", "3", Decimal("1.50")) for n in range(feeds.PART_RECORDS * 2 + 10)]
+    whole = render(STYLES["ST3"], rows)
+    good = await run(db, outbox, tmp_path, "ST3", whole, "full")
+    assert (good.status, good.rows_total, good.rows_ok) == ("succeeded", len(rows), len(rows))
+    broken = whole[: len(whole) - 200]  # cut inside one of the last records: two parts were loaded already
+    result = await run(db, outbox, tmp_path, "ST3", broken.replace(b"1.50", b"9.99"), "full")
+    assert result.status == "failed"
+    assert f"broken XML after record {broken.count(b'</Artikel>')}" in (result.error or "")
+    assert set((await offers(db, "ST3")).values()) == {(3, Decimal("1.50"), None)}
+    assert not list((tmp_path / "store").rglob(".staging-*"))
+
+
+async def test_a_feed_too_large_for_memory_tables_gives_the_same_result_on_disk(
+    db: Database, outbox: Outbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [Row("A", "5", Decimal("1.00")), Row("B", "6", Decimal("1.00")), Row("C", "7", Decimal("1.00"))]
+    await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], rows), "full")
+    monkeypatch.setattr(staging, "MEMORY_ROWS_MAX", 0)  # the listed articles go to an InnoDB table
+    result = await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], [rows[0], rows[2]]), "full")
+    assert result.offers_changed == 1
+    assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None), "B": (0, Decimal("1.00"), None),
+                                         "C": (7, Decimal("1.00"), None)}  # fmt: skip

@@ -43,7 +43,7 @@ from foundation.local_infile import allow_local_file
 from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY
 from stock_import.imports.feeds import StagedFile
 from stock_import.imports.mapping import FeedMapping
-from stock_import.stock.aggregates import STAGING, touched_article
+from stock_import.stock.aggregates import STAGING, TEMPORARY, touched_article
 from stock_import.tables import import_row_error, known_article, supplier_offer
 
 ARTICLE_NUMBER_MAX, SKU_MAX = 50, 100
@@ -78,10 +78,7 @@ staged_row = sa.Table(
     *(sa.Column(column, sa.SmallInteger) for column in PROBLEM.values()),
     sa.Column("bad", sa.Boolean, nullable=False),
     *(sa.Column(f"reported_{field}", RAW) for field in FIELDS),  # the value an error report shows
-    prefixes=["TEMPORARY"],
-    mysql_engine="InnoDB",
-    mysql_charset="utf8mb4",
-    mysql_collate="utf8mb4_general_ci",
+    **TEMPORARY,
 )
 # Valid rows that differ from the stored offer or name an unknown article (several per article until
 # the superseded ones are dropped).
@@ -92,10 +89,7 @@ staged_change = sa.Table(
     sa.Column("row_no", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("unknown", sa.Boolean, nullable=False),
     sa.Column("stock_changed", sa.Boolean, nullable=False),  # quantity, price or delivery date (not only the SKU)
-    prefixes=["TEMPORARY"],
-    mysql_engine="InnoDB",
-    mysql_charset="utf8mb4",
-    mysql_collate="utf8mb4_general_ci",
+    **TEMPORARY,
 )
 
 
@@ -108,9 +102,7 @@ listed_article = sa.Table(
     sa.MetaData(),
     sa.Column("article_number", ARTICLE_NUMBER, nullable=False),
     sa.PrimaryKeyConstraint("article_number", mysql_using="hash"),
-    prefixes=["TEMPORARY"],
-    mysql_charset="utf8mb4",
-    mysql_collate="utf8mb4_general_ci",
+    **{option: value for option, value in TEMPORARY.items() if option != "mysql_engine"},  # chosen at creation
 )
 
 

@@ -48,10 +48,10 @@ NOT_OFFERED = Availability(0, NO_PRICE, None)
 # Temporary tables of an import's connection (``CREATE TEMPORARY TABLE``: their rows are part of its
 # transaction, the tables themselves vanish with the connection).
 STAGING = sa.MetaData()
-_TEMPORARY: dict[str, Any] = {"prefixes": ["TEMPORARY"], "mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
-                              "mysql_collate": "utf8mb4_general_ci"}  # fmt: skip
+TEMPORARY: dict[str, Any] = {"prefixes": ["TEMPORARY"], "mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
+                             "mysql_collate": "utf8mb4_general_ci"}  # fmt: skip
 touched_article = sa.Table(
-    "touched_article", STAGING, sa.Column("article_number", ARTICLE_NUMBER, primary_key=True), **_TEMPORARY
+    "touched_article", STAGING, sa.Column("article_number", ARTICLE_NUMBER, primary_key=True), **TEMPORARY
 )
 staged_aggregate = sa.Table(
     "staged_aggregate",
@@ -62,7 +62,7 @@ staged_aggregate = sa.Table(
     sa.Column("next_delivery_date", sa.Date),
     sa.Column("version", sa.BigInteger),
     sa.Column("changed", sa.Boolean, nullable=False, server_default=sa.false()),
-    **_TEMPORARY,
+    **TEMPORARY,
 )
 
 

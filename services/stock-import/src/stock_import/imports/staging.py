@@ -4,7 +4,7 @@
 table of the import's own connection and transaction, and its ``SET`` clause types and checks every
 row on the way in. These are the row rules, in one place:
 
-- Values are trimmed of surrounding spaces.
+- Values are trimmed of surrounding spaces (XML values of surrounding line breaks and tabs too).
 - ``article_number``: required; the mapping's prefix is removed (case-sensitive); at most 50
   characters. Once the catalogue replica exists, a number it does not hold (compared exactly) is
   ``unknown article number``.
@@ -19,10 +19,10 @@ row on the way in. These are the row rules, in one place:
 A row with any problem is reported (row number, field, value, reason: ``REASONS``) and not applied;
 the other rows apply. When an article is listed more than once, its last valid row wins.
 
-The merge is set-based as well (``diff_offers``, ``apply_offers``, ``record_row_errors``): only offers whose values
-differ from the stored ones are written, a full feed sets the supplier's offers it no longer lists
-validly to 0, and the articles whose quantity, price or delivery date changed are collected in
-``aggregates.touched_article`` for the aggregate recompute. Temporary tables belong to the connection
+The merge is set-based as well (``diff_offers``, ``apply_offers``, ``record_row_errors``): only offers
+whose values differ from the stored ones are written, a full feed sets the supplier's offers it no
+longer lists validly to 0, and the articles whose quantity, price or delivery date changed are
+collected in ``aggregates.touched_article`` for the aggregate recompute. Temporary tables belong to the connection
 and their rows to the transaction: a rolled-back import leaves nothing, and nothing needs a batch key.
 """
 
@@ -167,8 +167,10 @@ def load_statement(staged: StagedFile, mapping: FeedMapping) -> tuple[str, dict[
         f"WHEN CHAR_LENGTH(@article) > {ARTICLE_NUMBER_MAX} THEN 2 END)",
         f"supplier_sku = (@sku := NULLIF({value['supplier_sku']}, ''))",
         f"sku_problem = (@sku_problem := IF(CHAR_LENGTH(@sku) > {SKU_MAX}, 1, NULL))",
+        # Up to nine digits is the common case and always fine; only other texts go through the checks.
         f"quantity_problem = (@quantity_problem := CASE WHEN (@quantity := {value['quantity']}) "
-        "NOT REGEXP '^-?[0-9]+$' THEN 1 WHEN LEFT(@quantity, 1) = '-' THEN IF(@quantity REGEXP '[1-9]', 2, NULL) "
+        "REGEXP '^[0-9]{1,9}$' THEN NULL WHEN @quantity NOT REGEXP '^-?[0-9]+$' THEN 1 "
+        "WHEN LEFT(@quantity, 1) = '-' THEN IF(@quantity REGEXP '[1-9]', 2, NULL) "
         "WHEN CHAR_LENGTH(@quantity) >= 10 AND (CHAR_LENGTH(@digits := TRIM(LEADING '0' FROM @quantity)) > 10 "
         f"OR (CHAR_LENGTH(@digits) = 10 AND @digits > '{QUANTITY_MAX}')) THEN 3 END)",
         "quantity = IF(@quantity_problem IS NULL, CAST(@quantity AS SIGNED), NULL)",

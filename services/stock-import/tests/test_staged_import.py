@@ -423,3 +423,17 @@ async def test_a_feed_too_large_for_memory_tables_gives_the_same_result_on_disk(
     assert result.offers_changed == 1
     assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None), "B": (0, Decimal("1.00"), None),
                                          "C": (7, Decimal("1.00"), None)}  # fmt: skip
+
+
+async def test_latin_1_control_bytes_are_read_as_latin_1_not_cp1252(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
+    """0x80 is a C1 control in ISO 8859-1 but € in MariaDB's latin1: a file with it goes to MariaDB as UTF-8."""
+    plain = render(STYLES["ST4"], [Row("A", "1", Decimal("1.00"), sku="é")])
+    control = render(STYLES["ST4"], [Row("B", "1", Decimal("1.00"), sku="x\x80")])
+    for content in (plain, control):
+        assert (await run(db, outbox, tmp_path, "ST4", content)).status == "succeeded"
+    async with db.reader.connect() as conn:
+        rows = await conn.execute(sa.select(supplier_offer.c.article_number, supplier_offer.c.supplier_sku))
+        skus = dict(rows.tuples().all())
+    assert skus == {"A": "é", "B": "x\x80"}

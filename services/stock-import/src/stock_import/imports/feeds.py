@@ -5,8 +5,9 @@ mapping says, and hands MariaDB a file it reads exactly the way the mapping mean
 
 - The whole file must decode in the mapping's encoding and hold no NUL byte; otherwise the batch
   fails with a ``FileFormatError`` naming the line. UTF-8 and cp1252 files go to MariaDB as they
-  are (``utf8mb4``, and ``latin1``, which is cp1252 for every byte cp1252 defines); any other
-  encoding is transcoded to UTF-8 on the way.
+  are (``utf8mb4``, and ``latin1``, which is cp1252 for every byte cp1252 defines), and so do
+  ISO 8859-1 files without a byte 0x80-0x9F (the only bytes where it differs from cp1252); any
+  other file is transcoded to UTF-8 on the way.
 - CSV: the header row, read with the csv module, gives each mapped column's position (a missing
   column fails the batch). Fields are split by MariaDB (delimiter, ``"`` quotes with ``""`` inside).
 - Line ends are taken from the file (CRLF, LF or CR), so no stray ``\\r`` ends up in a value.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -69,7 +71,8 @@ async def staged_file(path: Path, mapping: FeedMapping, workdir: Path) -> AsyncI
             async with _converted_parts(path, scratch, mapping) as parts:
                 yield StagedFile(parts, "utf8mb4", "tsv", positions, len(positions), "\n", False)
             return
-        charset = EXACT_CHARSETS.get(codecs.lookup(mapping.encoding).name)
+        codec = codecs.lookup(mapping.encoding).name
+        charset = EXACT_CHARSETS.get(codec) or ("latin1" if codec == "iso8859-1" and not _has_c1_bytes(path) else None)
         line_end = _check_text(path, mapping.encoding, None if charset else scratch)
         source = _single(path if charset else scratch)
         if mapping.format == "csv":
@@ -82,6 +85,13 @@ async def staged_file(path: Path, mapping: FeedMapping, workdir: Path) -> AsyncI
     finally:
         for leftover in workdir.glob(f"{scratch.name}*"):
             leftover.unlink(missing_ok=True)
+
+
+def _has_c1_bytes(path: Path) -> bool:
+    """Whether the file holds a byte 0x80-0x9F: the only ones MariaDB's latin1 (cp1252) reads unlike ISO 8859-1."""
+    c1 = re.compile(rb"[\x80-\x9f]")
+    with path.open("rb") as file:
+        return any(c1.search(block) for block in iter(lambda: file.read(BLOCK), b""))
 
 
 async def _single(path: Path) -> AsyncIterator[Path]:

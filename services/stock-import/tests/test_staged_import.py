@@ -435,5 +435,5 @@ async def test_latin_1_control_bytes_are_read_as_latin_1_not_cp1252(
         assert (await run(db, outbox, tmp_path, "ST4", content)).status == "succeeded"
     async with db.reader.connect() as conn:
         rows = await conn.execute(sa.select(supplier_offer.c.article_number, supplier_offer.c.supplier_sku))
-        skus = dict(rows.tuples().all())
+        skus = {row.article_number: row.supplier_sku for row in rows}
     assert skus == {"A": "é", "B": "x\x80"}

@@ -9,8 +9,9 @@
   no offer and ends ``failed`` with the reason; a crash or outage mid-import leaves nothing behind
   and the redelivered command runs the batch again.
 - The rows are parsed, typed and checked by MariaDB while they stream into a staging table
-  (``LOAD DATA LOCAL INFILE``; the rules are in ``staging``), and merged set-based: no row passes
-  through Python, so a 40k-row feed never sits in the process's memory.
+  (``LOAD DATA LOCAL INFILE``; the rules are in ``staging``), and merged set-based. No row becomes a
+  Python object (XML is converted to text a record at a time, ``feeds``), so a 40k-row feed never
+  sits in the process's memory.
 - Every bad row is reported (row number, field, value, reason) and skipped; the good rows apply. When
   an article is listed twice, its last valid row wins. A full feed none of whose rows is valid (a
   changed file layout, say) fails with its row report instead of setting every offer to 0.

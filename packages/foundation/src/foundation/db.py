@@ -1,8 +1,9 @@
 """Async SQLAlchemy engines on asyncmy, one pair per island schema.
 
 Two engines share the schema: ``writer`` (READ COMMITTED transactions, flushed by services, committed
-at the edge)
-and ``reader`` (AUTOCOMMIT, no ROLLBACK round trip on checkin) for projection reads on hot paths.
+at the edge) and ``reader`` (AUTOCOMMIT, no ROLLBACK round trip on checkin) for projection reads on
+hot paths. With ``db_local_infile`` the writer can ``LOAD DATA LOCAL`` files a task allows
+(``foundation.local_infile``).
 A statement that exceeds ``db_statement_timeout_s`` is killed by the server (``max_statement_time``)
 and the connection it ran on is discarded rather than returned to the pool.
 """
@@ -18,7 +19,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from foundation import local_infile
 from foundation.settings import ServiceSettings
+
+local_infile.install()
 
 
 class _ExpectedServerNotes(logging.Filter):
@@ -69,6 +73,7 @@ def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overr
             "init_command": f"SET SESSION max_statement_time={timeout_s:g}, time_zone='+00:00', "
             "in_predicate_conversion_threshold=0",
             "charset": "utf8mb4",
+            "local_infile": settings.db_local_infile and not read_only,
         },
     }
     if read_only:

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # A statement running longer is aborted by the server and its connection discarded.
     db_statement_timeout_s: float = 15.0
     db_pool_recycle_s: int = 1800
+    # LOAD DATA LOCAL INFILE on the writer engine (bulk loads into staging tables); the server must
+    # allow it too (MariaDB's local_infile, on by default). Only files a task allows are ever sent.
+    db_local_infile: bool = False
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefix for exchange and queue names: lets test runs share one broker without colliding.

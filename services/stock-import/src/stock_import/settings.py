@@ -20,6 +20,8 @@ class StockImportSettings(ServiceSettings):
     http_port: int = 8002
     worker_port: int = 9002
     db_url: str = f"{LOCAL_MYSQL}/stock_import"
+    # Feeds stream into staging tables with LOAD DATA LOCAL INFILE (the import's own files only).
+    db_local_infile: bool = True
 
     # Received feeds, one folder per batch; shared by the API (writes) and the workers (read): a shared
     # volume when they run on different hosts.

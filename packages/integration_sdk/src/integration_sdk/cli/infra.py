@@ -74,6 +74,7 @@ def dependencies(settings: ServiceSettings) -> list[Dependency]:
                 "--",
                 "--innodb-buffer-pool-size=2G",
                 "--innodb-log-file-size=512M",
+                "--local-infile=ON",  # stock-import's staged feed loads (LOAD DATA LOCAL)
             ),
             "/usr/sbin/mariadbd",
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 OFFER_FIELDS = ("article_number", "supplier_sku", "quantity", "price", "delivery_date")
 REQUIRED_FIELDS = ("article_number", "quantity", "price")
 Slice = Annotated[list[int], Field(min_length=2, max_length=2)]
+DATE_DIRECTIVES = ("%d", "%m", "%Y")  # what the SQL validation of delivery dates understands
 
 
 class FeedMapping(BaseModel):
@@ -18,7 +20,7 @@ class FeedMapping(BaseModel):
 
     format: Literal["csv", "xml", "fixed_width"]
     encoding: str = "utf-8"
-    delimiter: str = ";"
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ";"
     decimal_separator: Literal[".", ","] = "."
     date_format: str = "%Y-%m-%d"
     has_header: bool = True
@@ -40,6 +42,8 @@ class FeedMapping(BaseModel):
             raise ValueError("fixed_width maps fields to [start, end] slices; csv and xml to names")
         if self.format == "xml" and not self.record_element:
             raise ValueError("an xml mapping needs record_element")
+        if sorted(d for d in re.findall(r"%.", self.date_format) if d != "%%") != sorted(DATE_DIRECTIVES):
+            raise ValueError(f"date_format must use each of {', '.join(DATE_DIRECTIVES)} once (and literal characters)")
         "".encode(self.encoding)  # an unknown encoding fails here, not halfway through a feed
         return self
 

@@ -8,16 +8,22 @@
   events, status. A feed that turns out to be unreadable halfway (broken XML, wrong encoding) changes
   no offer and ends ``failed`` with the reason; a crash or outage mid-import leaves nothing behind
   and the redelivered command runs the batch again.
-- Every bad row is reported (row number, field, value, reason) and skipped; the good rows apply.
-- A full feed replaces the supplier's offers: an article it no longer lists goes to quantity 0. A delta
-  (correction) feed touches only its rows. Both set values, never add, so importing the same feed
-  twice has the effect of importing it once.
+- The rows are parsed, typed and checked by MariaDB while they stream into a staging table
+  (``LOAD DATA LOCAL INFILE``; the rules are in ``staging``), and merged set-based. No row becomes a
+  Python object (XML is converted to text a record at a time, ``feeds``), so a 40k-row feed never
+  sits in the process's memory.
+- Every bad row is reported (row number, field, value, reason) and skipped; the good rows apply. When
+  an article is listed twice, its last valid row wins. A full feed none of whose rows is valid (a
+  changed file layout, say) fails with its row report instead of setting every offer to 0.
+- A full feed replaces the supplier's offers: an article it no longer lists (or lists only with bad
+  rows) goes to quantity 0. A delta (correction) feed touches only its rows. Both set values, never
+  add, so importing the same feed twice has the effect of importing it once.
 - An article number the catalogue does not know is a row error, once the catalogue replica has
   arrived (``known_article``, filled by catalogue events); before that, rows are accepted as they are.
-- Offers are written in chunks of multi-row upserts, never row by row; ``offers_changed`` counts rows
-  whose quantity, price or delivery date actually changed. Only their articles' aggregates are
-  recomputed, and only aggregates that changed emit ``stock.availability.changed``: an unchanged
-  re-import emits nothing.
+- Offers are written in bulk (one ``INSERT ... SELECT``), and only those whose values differ from the
+  stored ones; ``offers_changed`` counts offers whose quantity, price or delivery date actually
+  changed. Only their articles' aggregates are recomputed, and only aggregates that changed emit
+  ``stock.availability.changed``: an unchanged re-import emits nothing.
 """
 
 from __future__ import annotations
@@ -35,17 +41,17 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from contracts import CorrectionFeedReceived, FullFeedReceived
-from foundation.bulk import FileFormatError, RowError, chunked, row_errors, utc_now
+from contracts import CorrectionFeedReceived, FullFeedReceived, StockAvailabilityChanged
+from foundation.bulk import FileFormatError, RowError, row_errors, utc_now
 from foundation.db import Database
 from foundation.progress import NO_PROGRESS, Progress
 from integration_sdk.outbox import Outbox
-from stock_import.imports import repository
-from stock_import.imports.feeds import OfferRow, read_feed
+from stock_import.imports import repository, staging
+from stock_import.imports.feeds import staged_file
 from stock_import.imports.mapping import FeedMapping, SupplierDefinition
 from stock_import.stock import aggregates
 
-CHUNK_ROWS = 2_000
+ERROR_SAMPLE = 1_000  # row errors an ImportResult carries; the batch's report holds all of them
 FeedKind = Literal["full", "delta"]
 FeedSource = Literal["upload", "drop_folder", "seed"]
 
@@ -64,7 +70,7 @@ class UnknownBatch(LookupError):
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What one batch did."""
+    """What one batch did (``errors``: the first ``ERROR_SAMPLE`` of its report)."""
 
     batch_id: str
     status: str
@@ -93,10 +99,6 @@ async def register_suppliers(db: Database, path: Path) -> tuple[int, list[RowErr
             for d in definitions
         ])  # fmt: skip
     return len(definitions), errors
-
-
-def _changed(offer: OfferRow, current: repository.OfferState | None) -> bool:
-    return current is None or current != (offer.quantity, offer.price, offer.delivery_date)
 
 
 def new_batch_id(supplier_id: str) -> str:
@@ -187,10 +189,10 @@ async def run_batch(
                                        FeedMapping.model_validate(mapping_data), progress)  # fmt: skip
     except (FileFormatError, FileNotFoundError) as exc:
         return await _fail(conn, batch_id, str(exc), started)
-    await repository.update_batch(conn, batch_id, status="succeeded", started_at=started, finished_at=utc_now(),
+    await repository.update_batch(conn, batch_id, status=result.status, started_at=started, finished_at=utc_now(),
                                   rows_total=result.rows_total, rows_ok=result.rows_ok,
                                   rows_rejected=result.rows_rejected, offers_changed=result.offers_changed,
-                                  aggregates_changed=result.aggregates_changed)  # fmt: skip
+                                  aggregates_changed=result.aggregates_changed, error=result.error)  # fmt: skip
     return result
 
 
@@ -212,38 +214,28 @@ async def _apply_feed(
 ) -> ImportResult:
     conn = await session.connection()
     task = progress.task(f"{supplier_id} {path.name}", total=None)
-    total = ok = 0
-    errors: list[RowError] = []
-    touched: list[str] = []  # articles whose offer of this supplier changed
     check_known = await repository.catalogue_is_replicated(conn)
-    for chunk in chunked(read_feed(path, mapping), CHUNK_ROWS):
-        total += len(chunk)
-        offers: dict[str, OfferRow] = {}
-        for item in chunk:
-            if isinstance(item, OfferRow):
-                offers[item.article_number] = item  # a feed listing an article twice: the last row wins
-            else:
-                errors.extend(item)
-        if check_known and offers:
-            known = await repository.known_articles(conn, list(offers))
-            for number in sorted(set(offers) - known, key=lambda n: offers[n].row_no):
-                unknown = offers.pop(number)
-                errors.append(RowError(unknown.row_no, "article_number", number, "unknown article number"))
-        if offers:
-            current = await repository.current_offers(conn, supplier_id, list(offers))
-            touched.extend(number for number, offer in offers.items() if _changed(offer, current.get(number)))
-            await repository.write_offers(conn, supplier_id, batch_id, list(offers.values()))
-            ok += len(offers)
-        task.advance(len(chunk))
-    if kind == "full":
-        touched.extend(await repository.zero_offers_missing_from(conn, supplier_id, batch_id))
-    errors.sort(key=lambda e: e.line_no)
-    await repository.write_row_errors(conn, batch_id, errors)
-    events = await aggregates.recompute(conn, touched, batch_id)
-    for chunk_events in chunked(events, CHUNK_ROWS):
-        await outbox.add_many(session, chunk_events, correlation_id=batch_id)
-    rejected = len({e.line_no for e in errors})
-    return ImportResult(batch_id, "succeeded", total, ok, rejected, len(touched), errors, None, len(events))
+    full = kind == "full"
+    async with staged_file(path, mapping, path.parent) as staged:
+        async with staging.staging_tables(conn):
+            await staging.load(conn, staged, mapping)
+            await staging.diff_offers(conn, supplier_id, check_known)
+            await staging.record_row_errors(conn, batch_id, mapping)
+            rows_total, rejected = await staging.row_counts(conn, batch_id)
+            task.advance(rows_total)
+            errors = await staging.first_row_errors(conn, batch_id, ERROR_SAMPLE) if rejected else []
+            if full and rows_total and rejected == rows_total:
+                error = (f"none of the feed's {rows_total} rows is valid (see the row errors): a full feed "
+                         "like this would set all the supplier's offers to 0, so nothing was applied")  # fmt: skip
+                return ImportResult(batch_id, "failed", rows_total, 0, rejected, 0, errors, error)
+            offers_changed = await staging.apply_offers(conn, supplier_id, batch_id, full=full, now=utc_now())
+            changed = await aggregates.recompute(conn, batch_id) if offers_changed else 0
+            if changed:
+                await outbox.add_from_select(session, StockAvailabilityChanged, aggregates.changed_query(batch_id),
+                                             aggregate_id="article_number", aggregate_version="version",
+                                             correlation_id=batch_id)  # fmt: skip
+    return ImportResult(batch_id, "succeeded", rows_total, rows_total - rejected, rejected, offers_changed, errors,
+                        None, changed)  # fmt: skip
 
 
 async def import_feed(

@@ -258,7 +258,7 @@ def rule_change(suite: LiveSuite, context: dict[str, Any], bucket: str) -> None:
 @when("fitment recompute is triggered")
 def recompute_triggered(suite: LiveSuite, context: dict[str, Any]) -> None:
     # The rule's command is on vehicle-data.high-priority: wait for the worker's recompute to commit.
-    version = suite.run(eventually(lambda: _version(suite, GOLF), lambda v: v > context["version"], 10))
+    version = suite.run(eventually(lambda: _version(suite, GOLF), lambda v: v > context["version"], 30))
     assert version == context["version"] + 1
 
 
@@ -303,7 +303,7 @@ def bucket_recompute(suite: LiveSuite, context: dict[str, Any], bucket: str) -> 
     async def counted() -> dict[tuple[str, str], float]:
         return _counted(context)
 
-    suite.run(eventually(counted, lambda c: c.get(("variant", "evaluated"), 0) >= 2, 10))
+    suite.run(eventually(counted, lambda c: c.get(("variant", "evaluated"), 0) >= 2, 30))
 
 
 @then(

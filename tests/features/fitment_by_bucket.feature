@@ -20,7 +20,7 @@ Feature: Fitment recompute runs incrementally by bucket
     Given a fitment rule change only affects tyre bucket "225:45:17:both"
     When fitment recompute is triggered
     Then only product and vehicle records in that bucket are recomputed
-    And the storefront no longer lists 225/45 R17 tyres for the Golf within 10 seconds
+    And the storefront no longer lists 225/45 R17 tyres for the Golf within 30 seconds
     And the storefront still lists 225/45 R17 tyres for the Audi
 
   Scenario: An operator recomputes one tyre bucket

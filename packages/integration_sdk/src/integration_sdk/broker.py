@@ -44,16 +44,24 @@ class BrokerResource:
 
     async def _connect_forever(self) -> None:
         while self._connection is None:
+            # Built by hand rather than with connect_robust: a robust connection whose first connect
+            # failed keeps reconnecting in the background, so each failed attempt is closed here.
+            connection = aio_pika.RobustConnection(
+                aio_pika.connection.make_url(self.settings.amqp_url),
+                client_properties={"connection_name": self.settings.island},
+            )
             try:
-                self._connection = await aio_pika.connect_robust(
-                    self.settings.amqp_url,
-                    client_properties={"connection_name": self.settings.island},
-                    timeout=self.settings.readiness_timeout_s * 2,
-                )
-                self.connected.set()
+                await connection.connect(timeout=self.settings.readiness_timeout_s * 2)
             except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
+                await connection.close()
                 log.warning("broker unreachable (%s); retrying in %.0fs", exc, self.retry_interval_s)
                 await asyncio.sleep(self.retry_interval_s)
+            except BaseException:
+                await connection.close()
+                raise
+            else:
+                self._connection = connection
+                self.connected.set()
 
     async def check(self) -> None:
         """The connection exists and is open (not in a reconnect)."""

@@ -21,6 +21,7 @@ from erp_middleware.worker import create_worker_app as erp_worker
 from foundation.bulk import utc_now
 from foundation.db import Database
 from foundation.settings import ServiceSettings
+from integration_sdk.connectors import CIRCUIT_STATES
 from integration_sdk.dead_letters import DeadLetterFilter
 from integration_sdk.outbox import DEAD_LETTER
 from integration_sdk.partners.simulators.erp import ErpState, create_erp_simulator
@@ -151,16 +152,69 @@ async def test_an_order_that_cannot_be_placed_names_each_line(live: Live) -> Non
     assert missing_key.status_code == 400
 
 
-async def test_erp_down_then_back_every_order_delivered_once(live: Live) -> None:
-    opened_before = _sample("connector_calls_total", connector="erp", target="erp", status_class="circuit_open")
-    live.sim.stop()
-    order_ids = [(await live.place(f"down-{n}", [("TY-004", 1)])).json()["order_id"] for n in range(8)]
-    await asyncio.sleep(4)  # the ERP stays down while the orders are retried and the circuit opens
-    live.sim.start()
+OUTAGE_S = 60.0
+ERP_CIRCUIT = {"connector": "erp", "target": "erp"}
+NETWORK_FAILURES = ("connection", "timeout")  # a call that reached for the stopped ERP
 
-    await eventually(lambda: _all_shipped(live, order_ids), timeout_s=40)
+
+def _erp_calls(*status_classes: str) -> float:
+    return sum(_sample("connector_calls_total", **ERP_CIRCUIT, status_class=c) for c in status_classes)
+
+
+def _dlq_moves() -> float:
+    labels = {"island": "erp-middleware", "queue": "erp-middleware.high-priority"}
+    return sum(_sample("dlq_moves_total", **labels, reason=reason) for reason in ("exhausted", "permanent"))
+
+
+async def _circuit_states_until(deadline: float) -> set[float]:
+    """The ERP circuit's states (0 closed, 1 half-open, 2 open) seen until ``deadline`` (loop time)."""
+    loop = asyncio.get_running_loop()
+    seen: set[float] = set()
+    while loop.time() < deadline:
+        seen.add(_sample("connector_circuit_state", **ERP_CIRCUIT))
+        await asyncio.sleep(0.05)
+    return seen
+
+
+@pytest.mark.slow
+async def test_erp_down_then_back_every_order_delivered_once(live: Live) -> None:
+    """The ERP is down for a minute; orders placed at its start and half-way all reach it once afterwards.
+
+    While the circuit is open the orders are parked without spending their attempts (none reaches the
+    DLQ), and the ERP is only probed about once per breaker period instead of once per order and retry.
+    """
+    erp_settings = live.settings["erp-middleware"]
+    loop = asyncio.get_running_loop()
+    dead_lettered = _dlq_moves()
+    refused_before = _erp_calls("circuit_open")
+    reached_before = _erp_calls(*NETWORK_FAILURES)
+    live.sim.stop()
+    down_at = loop.time()
+    order_ids = [(await live.place(f"down-{n}", [("TY-004", 1)])).json()["order_id"] for n in range(8)]
+    states = await _circuit_states_until(down_at + OUTAGE_S / 2)
+    order_ids += [(await live.place(f"down-late-{n}", [("TY-004", 1)])).json()["order_id"] for n in range(8)]
+    states |= await _circuit_states_until(down_at + OUTAGE_S)
+    reached = _erp_calls(*NETWORK_FAILURES) - reached_before
+    refused = _erp_calls("circuit_open") - refused_before
+    live.sim.start()
+    assert _dlq_moves() == dead_lettered, "orders were dead-lettered during the outage"
+
+    await eventually(lambda: _all_shipped(live, order_ids), timeout_s=60)
     _created_once(live, order_ids)
-    assert _sample("connector_calls_total", connector="erp", target="erp", status_class="circuit_open") > opened_before
+    created = {
+        key: [r.get("status") for r in requests].count(201) for key, requests in live.erp.requests_by_key().items()
+    }
+    assert created == {f"webshop:{order_id}": 1 for order_id in order_ids}, created
+    assert CIRCUIT_STATES["opened"] in states, states
+    assert refused > 0, "no call was held back by the open circuit"
+    # Parked, not hammering: one probe per breaker period, besides the calls that opened the circuit (the
+    # threshold, and at most one in flight per drainer and the status feed). One per order per second: 960.
+    probes = OUTAGE_S / erp_settings.connector_breaker_ttl_s + 1
+    opening = erp_settings.connector_breaker_threshold + erp_settings.db_pool_size + 1
+    assert reached <= probes + opening, (reached, refused)
+    assert _dlq_moves() == dead_lettered
+    letters = await _dead_letters(erp_settings, None)
+    assert letters == [], [(letter.scope_id, letter.error_message) for letter in letters]
 
 
 async def test_rate_limited_calls_are_delivered_after_their_retry_after(live: Live) -> None:
@@ -199,11 +253,15 @@ async def test_resets_late_answers_and_5xx_deliver_each_order_once(live: Live) -
     assert replays > 0, "no order was sent again after a late answer"
 
 
-async def _dead_letters(settings: ServiceSettings, scope: str) -> list[Any]:
+async def _dead_letters(settings: ServiceSettings, scope: str | None) -> list[Any]:
+    """The island's archived dead letters (of one scope, or all)."""
+    query = sa.select(DEAD_LETTER)
+    if scope is not None:
+        query = query.where(DEAD_LETTER.c.scope_id == scope)
     db = Database.from_settings(settings)
     try:
         async with db.reader.connect() as conn:
-            return list((await conn.execute(sa.select(DEAD_LETTER).where(DEAD_LETTER.c.scope_id == scope))).all())
+            return list((await conn.execute(query)).all())
     finally:
         await db.dispose()
 

@@ -31,7 +31,7 @@ from foundation.settings import ServiceSettings
 from integration_sdk.broker import BrokerResource
 from integration_sdk.consumer import MessageContext
 from integration_sdk.dead_letters import DeadLetterFilter, replay_dead_letters
-from integration_sdk.errors import PermanentError, TransientError
+from integration_sdk.errors import Deferred, PermanentError, TransientError
 from integration_sdk.messaging_schema import OUTBOX_PARKED, OUTBOX_PENDING, OUTBOX_SENT
 from integration_sdk.outbox import Outbox
 from integration_sdk.runtime import MessagingSpec, messaging_hook
@@ -358,6 +358,23 @@ async def test_transient_error_with_retry_after_waits_that_tier(settings: Servic
         probe.fail_with = None
         assert await eventually(lambda: _count(settings, "sdk_probe_effect", 1), timeout_s=5)
     assert probe.calls[1] - probe.calls[0] >= 0.6 * 0.95  # first tier ≥ 0.5 s is 0.6 s
+
+
+async def test_deferred_work_waits_its_retry_after_without_spending_attempts(settings: ServiceSettings) -> None:
+    # A partner's open circuit: more deferrals than max_attempts, then it works: applied once, no dead letter.
+    probe = Probe()
+    deferrals = settings.max_attempts + 2
+    probe.fail_with = lambda: Deferred("partner circuit open", retry_after_s=0.3)
+    async with running_worker(settings, probe):
+        await emit(settings, [stock_event("W-1", 1)])
+        assert await eventually(lambda: _calls(probe, deferrals), timeout_s=15)
+        probe.fail_with = None
+        assert await eventually(lambda: _count(settings, "sdk_probe_effect", 1), timeout_s=5)
+        await asyncio.sleep(0.5)
+    assert await query(settings, "SELECT COUNT(*) FROM dead_letter") == [(0,)]
+    assert await effects(settings) == {"stock.availability.changed:W-1:1": 1}
+    gaps = [later - earlier for earlier, later in zip(probe.calls, probe.calls[1:], strict=False)]
+    assert min(gaps[: deferrals - 1]) >= 0.4 * 0.95, gaps  # first tier ≥ 0.3 s is 0.4 s
 
 
 async def _calls(probe: Probe, n: int) -> bool:

@@ -6,15 +6,21 @@ One ``Connector`` per partner kind and process. Each call:
   back until the partner's time, instead of only the call that got the 429;
 - goes through a circuit breaker per target (purgatory): after ``breaker_threshold`` consecutive
   failures (5xx, timeouts, connection errors) the circuit opens for ``breaker_ttl_s`` and calls fail at
-  once with ``CircuitOpen`` without touching the partner; then one call probes (half-open). 429s and
+  once with ``CircuitOpen`` without touching the partner; then one call probes (half-open) while the
+  others keep failing with ``CircuitOpen`` until its answer closes or reopens the circuit. 429s and
   4xx answers are not failures of the partner: they never open the circuit;
+- an outage is not the work's fault: ``CircuitOpen`` is ``Deferred``, so the consumer parks the message
+  for the circuit's remaining open time without spending an attempt. The failure that opens the
+  circuit, and a failed probe that reopens it, are raised as ``CircuitOpen`` too (the partner is
+  down, not this request), so however long the partner is down its work waits instead of reaching
+  the DLQ, and the partner sees about one probe per ``breaker_ttl_s`` instead of one call per message;
 - is retried in process with stamina: jittered exponential backoff on 5xx/timeouts/connection errors,
   exactly the partner's Retry-After on 429 when it is short (``max_inline_retry_after_s``), all within
   ``budget_s``. What is still failing then is raised as an ``integration_sdk.errors`` error, so a
   message handler hands its work back to the consumer's retry tiers (the wait there is at least the
   Retry-After) and, when exhausted or refused, to the DLQ for replay.
 
-Errors are ``TransientError`` (``RateLimited``, ``PartnerUnavailable``, ``CircuitOpen``) or
+Errors are ``TransientError`` (``RateLimited``, ``PartnerUnavailable``, ``CircuitOpen``: ``Deferred``) or
 ``PermanentError`` (``PartnerRejected``: a 4xx, the partner refused this request as it is).
 """
 
@@ -31,11 +37,11 @@ from typing import Any
 import httpx
 import stamina
 from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
+from purgatory.domain.model import HALF_OPENED, OPENED, Context, OpenedState
 from pydantic_settings import BaseSettings
 
 from integration_sdk import metrics
-from integration_sdk.errors import PermanentError, TransientError
+from integration_sdk.errors import Deferred, PermanentError, TransientError
 
 CIRCUIT_STATES = {"closed": 0, "half-opened": 1, "opened": 2}
 
@@ -48,8 +54,8 @@ class PartnerUnavailable(TransientError):
     """5xx, timeout or connection failure: the partner may work again later."""
 
 
-class CircuitOpen(TransientError):
-    """The target's circuit is open: not called at all; ``retry_after_s`` until the next probe."""
+class CircuitOpen(Deferred):
+    """The target's circuit is open (or this call's failure opened it): ``retry_after_s`` until the next probe."""
 
 
 class PartnerRejected(PermanentError):
@@ -114,6 +120,7 @@ class Connector:
                                              "timeout": policy.timeout_s}  # fmt: skip
         self._client: httpx.AsyncClient | None = None
         self._not_before: dict[str, float] = {}
+        self._probing: set[str] = set()  # targets whose half-open probe is in flight
         self.breakers = AsyncCircuitBreakerFactory(
             default_threshold=policy.breaker_threshold,
             default_ttl=policy.breaker_ttl_s,
@@ -175,13 +182,33 @@ class Connector:
                 raise RateLimited(f"{self.name} {target}: rate limited for {wait:.1f}s more", retry_after_s=wait)
             await asyncio.sleep(wait)
         breaker = await self.breakers.get_breaker(f"{self.name}:{target}")
+        probe = _probes(breaker.context)
+        if probe and target in self._probing:
+            metrics.CONNECTOR_CALLS.labels(self.name, target, "circuit_open").inc()
+            raise CircuitOpen(f"{self.name} {target}: circuit half-open, its probe is in flight",
+                              retry_after_s=min(self.policy.timeout_s, self.policy.breaker_ttl_s))  # fmt: skip
+        if probe:
+            self._probing.add(target)
         try:
             async with breaker:
                 return await self._call(target, method, url, **kwargs)
         except OpenedState as exc:
             metrics.CONNECTOR_CALLS.labels(self.name, target, "circuit_open").inc()
-            remaining = max(self.policy.breaker_ttl_s - (time.time() - exc.opened_at), 0.1)
-            raise CircuitOpen(f"{self.name} {target}: circuit open", retry_after_s=remaining) from exc
+            raise CircuitOpen(
+                f"{self.name} {target}: circuit open", retry_after_s=self._open_for(exc.opened_at)
+            ) from exc
+        except PartnerUnavailable as exc:
+            if breaker.context.state == OPENED:  # this failure opened the circuit, or reopened it as the probe
+                opened_at = breaker.context.opened_at or time.time()
+                raise CircuitOpen(f"{exc}; circuit open", retry_after_s=self._open_for(opened_at)) from exc
+            raise
+        finally:
+            if probe:
+                self._probing.discard(target)
+
+    def _open_for(self, opened_at: float) -> float:
+        """Seconds until an open circuit lets a probe through."""
+        return max(self.policy.breaker_ttl_s - (time.time() - opened_at), 0.1)
 
     async def _call(self, target: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         labels = (self.name, target)
@@ -212,6 +239,13 @@ class Connector:
             reason = _reason(response)
             raise PartnerRejected(f"{self.name} {target}: {status} {reason}", status=status, reason=reason)
         return response
+
+
+def _probes(context: Context) -> bool:
+    """Whether a call now would be the circuit's probe: half-open, or open with its time up."""
+    if context.state == HALF_OPENED:
+        return True
+    return context.state == OPENED and time.time() > (context.opened_at or 0.0) + context.ttl
 
 
 class ConnectorSettings(BaseSettings):

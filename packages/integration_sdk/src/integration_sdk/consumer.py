@@ -19,6 +19,9 @@ For each delivery:
    errors go to the next retry tier (a static queue whose TTL dead-letters back onto the work queue)
    with the attempt history in the headers, then the delivery is acked; after ``max_attempts`` or on a
    permanent error the original body and headers go to the island's DLQ with the error and the history.
+   A ``Deferred`` error (the work was not tried: a partner's circuit is open) goes to the first tier
+   at least its Retry-After long with its attempt number unchanged, so a partner outage of any
+   length parks the work instead of exhausting it.
    The database or broker being unreachable, or the batch's transaction dying (deadlock), is neither:
    the batch is run again at once (twice), then requeued after a pause, without spending an attempt.
 """
@@ -52,7 +55,7 @@ from contracts.envelope import Envelope
 from contracts.registry import ContractError, open_envelope
 from foundation.settings import ServiceSettings
 from integration_sdk import metrics
-from integration_sdk.errors import PermanentError, TransientError
+from integration_sdk.errors import Deferred, PermanentError, TransientError
 from integration_sdk.outbox import INBOX, Outbox, utcnow
 from integration_sdk.topology import DLQ, queue_name, retry_queue_name, tier_for, tier_label
 
@@ -62,9 +65,10 @@ ATTEMPT = "x-attempt"
 HISTORY = "x-attempt-history"
 ORIGINAL_QUEUE = "x-original-queue"
 ENQUEUED_AT = "x-enqueued-at"
+DEFERRALS = "x-deferrals"  # times the message was parked by a ``Deferred`` error (not attempts)
 # Headers of one delivery's retry journey (ours and the broker's dead-lettering): reset on replay.
 RETRY_HEADERS = (
-    ATTEMPT, HISTORY, ENQUEUED_AT, "x-death", "x-first-death-exchange", "x-first-death-queue",
+    ATTEMPT, HISTORY, ENQUEUED_AT, DEFERRALS, "x-death", "x-first-death-exchange", "x-first-death-queue",
     "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason",
 )  # fmt: skip
 
@@ -447,6 +451,9 @@ class Consumer(ChannelConsumer):
             await message.nack(requeue=True)
             metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, envelope.message_type, "requeued").inc()
             return
+        if isinstance(exc, Deferred):
+            await self._defer(message, envelope, exc, attempt)
+            return
         permanent = isinstance(exc, PermanentError | ContractError)
         if permanent or attempt >= self.max_attempts:
             await self._dead_letter(
@@ -469,6 +476,20 @@ class Consumer(ChannelConsumer):
             "%s attempt %d of %s failed (%s: %s); retrying in %s",
             self.queue_label, attempt, envelope.message_type, type(exc).__name__, exc, tier_label(delay),
         )  # fmt: skip
+
+    async def _defer(self, message: AbstractIncomingMessage, envelope: Envelope, exc: Deferred, attempt: int) -> None:
+        """Park the message in the first tier at least ``exc.retry_after_s`` long; its attempt is not spent."""
+        delay = tier_for(1, self.settings.retry_tiers_s, exc.retry_after_s)
+        headers = dict(message.headers or {})
+        deferrals = int(header_text(headers, DEFERRALS, "0")) + 1
+        headers.update({ATTEMPT: attempt, DEFERRALS: deferrals, ORIGINAL_QUEUE: self.queue,
+                        ENQUEUED_AT: time.time() + delay})  # fmt: skip
+        await self._publish_copy(message, headers, retry_queue_name(self.queue, delay))
+        await message.ack()
+        metrics.RETRIES.labels(self.island, self.queue_label, tier_label(delay)).inc()
+        metrics.MESSAGES_HANDLED.labels(self.island, self.queue_label, envelope.message_type, "deferred").inc()
+        log.info("%s: %s deferred (%d time(s), attempt %d not spent): %s; back in %s",
+                 self.queue_label, envelope.message_type, deferrals, attempt, exc, tier_label(delay))  # fmt: skip
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, exc: BaseException, attempt: int, *, scope_id: str, message_type: str

@@ -12,12 +12,14 @@
    created the first time. So the ERP sees the order once, however often it is sent.
 
 Failures of the dispatch: 429, 5xx, timeouts and resets are retried in process by the connector
-(Retry-After honoured, jittered backoff, circuit breaker), then handed to the consumer's retry tiers
-(an open circuit parks the command there instead of calling); a 4xx is the ERP refusing the order as
-it is: straight to erp-middleware.dlq with the ERP's reason, and ``parked`` in ``erp_order``. Each failed
+(Retry-After honoured, jittered backoff, circuit breaker), then handed to the consumer's retry tiers;
+a 4xx is the ERP refusing the order as it is: straight to erp-middleware.dlq with the ERP's reason,
+and ``parked`` in ``erp_order``. While the ERP's circuit is open (the ERP is down) the command is
+deferred: it waits in the retry tiers until the next probe without spending an attempt, so an outage
+of any length delivers every order once when the ERP is back, and none reaches the DLQ. Each failed
 attempt is counted with its error in ``erp_order`` by a transaction of its own (the handler's own
-work is rolled back with it). A replay of the dead letter, after the cause is fixed, sends the same
-request with the same key.
+work is rolled back with it); a deferral records its error but is no attempt. A replay of the dead
+letter, after the cause is fixed, sends the same request with the same key.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from foundation.app import LifespanHook
 from foundation.bulk import utc_now
 from integration_sdk.connectors import Connector, PartnerRejected
 from integration_sdk.consumer import AnyHandler, BatchContext, Batched, Exclusive, MessageContext
-from integration_sdk.errors import PermanentError, TransientError
+from integration_sdk.errors import Deferred, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +169,9 @@ class OrderBridge:
 
 async def record_failure(engine: AsyncEngine, order_key: str, exc: Exception) -> None:
     """Count a failed attempt with its error (its own transaction: the handler's is rolled back)."""
-    values: dict[str, Any] = {"attempts": erp_order.c.attempts + 1, "last_error": str(exc)[:2000],
-                              "updated_at": utc_now()}  # fmt: skip
+    values: dict[str, Any] = {"last_error": str(exc)[:2000], "updated_at": utc_now()}
+    if not isinstance(exc, Deferred):
+        values["attempts"] = erp_order.c.attempts + 1
     if isinstance(exc, PermanentError):
         values["status"] = PARKED
         values["status_reason"] = (exc.reason if isinstance(exc, PartnerRejected) else str(exc))[:255]

@@ -3,7 +3,8 @@
 One worker at a time reads it (a named lock). Each page is applied in one transaction with the new
 cursor, so a crash repeats at most the page, and a status is applied only when it is later in the
 lifecycle than the order's (accepted 1, shipped 2, rejected 3): a page delivered twice, or an
-``accepted`` the dispatch already recorded, changes nothing and emits nothing.
+``accepted`` the dispatch already recorded, changes nothing and emits nothing. While the ERP's
+circuit is open a run ends quietly; the cursor makes the next run after the outage read on from there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from erp_middleware.orders.bridge import OrderBridge
 from erp_middleware.tables import erp_order, erp_status_cursor
 from foundation.bulk import LockBusyError, named_lock, utc_now
 from foundation.db import Database
+from integration_sdk.connectors import CircuitOpen
 from integration_sdk.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,8 @@ def status_feed_job(bridge: OrderBridge) -> Any:
                         if len(items) < page_size:
                             return None
             except LockBusyError:
+                return None
+            except CircuitOpen:  # the ERP is down: read on once the breaker's probe finds it back
                 return None
 
     return job

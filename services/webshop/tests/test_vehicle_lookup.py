@@ -41,12 +41,12 @@ from webshop.tables import catalog_article
 from webshop.vehicles.queries import (
     NO_PRICE_KEY,
     SizeFit,
+    TyrePage,
     exclusions_query,
     included_tyres_query,
     merge_tyres,
     size_fits_query,
     tyre_page,
-    tyre_page_query,
     wheel_page,
     wheel_score_counts,
 )
@@ -260,15 +260,24 @@ def test_a_page_that_exclusions_left_unproven_is_read_again() -> None:
     """A read cut at its limit may hold more: when dropped rows leave fewer proven rows than wanted, the
     merge says so (and the lookup reads deeper) instead of returning a short or wrong page."""
     price = Decimal("50.00")
-    rows = [(0, "A", 100, price, True), (0, "B", 100, price + 1, True), (1, "C", 95, price, False)]
-    assert merge_tyres(rows, [], set(), None, 2, 2) == [("A", 100, price, True), ("B", 100, price + 1, True)]
-    assert merge_tyres(rows, [], {"A"}, None, 2, 2) is None  # read 0 may have a third row before C
-    assert merge_tyres(rows, [], {"A"}, None, 3, 2) == [("B", 100, price + 1, True), ("C", 95, price, False)]
+    rows = [(0, "A", price), (0, "B", price + 1), (1, "C", price)]
+
+    def page(per_class: int) -> TyrePage:
+        return TyrePage(sa.select(sa.literal(1)), {"per_class": per_class}, [(100, True), (95, False)])
+
+    assert merge_tyres([(page(2), rows)], [], set(), None, 2) == [("A", 100, price, True), ("B", 100, price + 1, True)]
+    assert merge_tyres([(page(2), rows)], [], {"A"}, None, 2) is None  # read 0 may have a third row before C
+    assert merge_tyres([(page(3), rows)], [], {"A"}, None, 2) == [("B", 100, price + 1, True), ("C", 95, price, False)]
     included = [("C", 75, NO_PRICE_KEY, False)]  # an include's own score replaces its size's score
-    assert merge_tyres(rows, included, set(), None, 3, 3)[-1] == ("C", 75, NO_PRICE_KEY, False)  # type: ignore[index]
+    assert merge_tyres([(page(3), rows)], included, set(), None, 3)[-1] == ("C", 75, NO_PRICE_KEY, False)  # type: ignore[index]
+    # classes of score 95 and below not read yet: only the rows above 95 are known
+    assert merge_tyres([(page(3), rows)], [], set(), None, 2, unread=95) == [("A", 100, price, True),
+                                                                             ("B", 100, price + 1, True)]  # fmt: skip
+    assert merge_tyres([(page(3), rows)], [], set(), None, 3, unread=95) is None
 
 
-async def plan(engine: AsyncEngine, statement: sa.Executable) -> list[Row]:
+async def plan(engine: AsyncEngine, statement: Any, params: dict[str, Any] | None = None) -> list[Row]:
+    statement = statement.params(params) if params else statement
     sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         return [dict(row._mapping) for row in await conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%"))]
@@ -312,11 +321,14 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
     for after, seasons, in_stock in zip(
         cursors, ([], ["winter"], ["summer", "all_season"]), (False, True, True), strict=True
     ):
-        reads = tyre_page(sizes, seasons, in_stock, after, 25)
-        assert len(reads) >= 3
-        accesses = [assert_indexed(await plan(engine, read), price_index, {"catalog_article"}) for read in reads]
+        page = tyre_page(sizes, seasons, in_stock, after, 25, (0, 100))
+        assert page is not None
+        assert len(page.reads) >= 3
+        assert isinstance(page.statement, sa.CompoundSelect)
+        accesses = [assert_indexed(await plan(engine, read, page.params), price_index, {"catalog_article"})
+                    for read in (getattr(s, "element", s) for s in page.statement.selects)]  # fmt: skip
         assert sum(accesses) >= 2  # reads that find rows (some classes are empty in the test catalogue)
-        assert assert_indexed(await plan(engine, tyre_page_query(reads)), price_index, {"catalog_article"})
+        assert assert_indexed(await plan(engine, page.statement, page.params), price_index, {"catalog_article"})
     assert assert_indexed(await plan(engine, wheel_score_counts(7, "both", 90)), mapping_keys) == 1
     for after in (None, (90, Decimal("60.00"), "0")):  # the rows of just the chosen scores, sorted by price
         page = wheel_page(7, "both", [90, 80], True, after, 25)

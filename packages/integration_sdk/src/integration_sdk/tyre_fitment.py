@@ -52,7 +52,7 @@ class SizeRow(Protocol):
     @property
     def base_score(self) -> int: ...
     @property
-    def min_load_index(self) -> int: ...
+    def min_load_index(self) -> int | sa.ColumnElement[int]: ...
     @property
     def reference_speed_rating(self) -> str: ...
     @property
@@ -66,13 +66,14 @@ def tyre_fit_classes(fit: SizeRow, tyre: sa.FromClause) -> list[tuple[int, list[
     other class): load index within limits; speed rating at least the reference (no penalty) or below it
     on a winter tyre (-5, MariaDB's FIELD ranks an unknown or missing rating 0, below any reference on
     the scale); when the reference is run-flat, a tyre that is not run-flat -10 (NULL counts as not).
+    The load limit may be a bound parameter: the classes then serve every row of that rating and run-flat.
     """
-    load = tyre.c.load_index.between(int(fit.min_load_index), MAX_LOAD_INDEX)
+    load = tyre.c.load_index.between(fit.min_load_index, MAX_LOAD_INDEX)
     reference = str(fit.reference_speed_rating).rstrip(" ").upper()  # as FIELD compares (collation, PAD SPACE)
     rank = SPEED_ORDER.index(reference) + 1 if len(reference) == 1 and reference in SPEED_ORDER else 0
     speeds: list[tuple[int, list[sa.ColumnElement[bool]]]] = [(0, [])]  # no rating ranks below 0
     if rank:
-        at_least = list(SPEED_ORDER[rank - 1 :])
+        at_least = [sa.literal(rating) for rating in SPEED_ORDER[rank - 1 :]]  # plain parameters, not expanding
         below = sa.or_(tyre.c.speed_rating.is_(None), tyre.c.speed_rating.not_in(at_least))
         speeds = [(0, [tyre.c.speed_rating.in_(at_least)]), (5, [below, tyre.c.season == "winter"])]
     run_flats: list[tuple[int, list[sa.ColumnElement[bool]]]] = [(0, [])]

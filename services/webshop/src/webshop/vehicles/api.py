@@ -163,8 +163,8 @@ def _decode(context: dict[str, Any], cursor: str) -> Key:
 
 
 def _runner(conn: AsyncConnection) -> Run:
-    async def run(statement: sa.Executable) -> Sequence[Any]:
-        return (await conn.execute(statement)).all()
+    async def run(statement: sa.Executable, params: dict[str, Any] | None) -> Sequence[Any]:
+        return (await conn.execute(statement, params)).all()
 
     return run
 

@@ -18,6 +18,7 @@ then the page's catalogue rows by primary key.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,7 +40,8 @@ from webshop.tables import (
 NO_PRICE_KEY = Decimal("99999999.99")  # the sort key of an unpriced article: after every price
 Key = tuple[int, Decimal, str]  # (score, price key, article number)
 Candidate = tuple[str, int, Decimal, bool]  # (article number, score, price key, OE) in page order
-Run = Callable[[sa.Executable], Awaitable[Sequence[Sequence[Any]]]]  # executes a statement, returns its rows
+# executes a statement (with its parameters, if any) and returns its rows
+Run = Callable[[sa.Executable, dict[str, Any] | None], Awaitable[Sequence[Sequence[Any]]]]
 
 
 def sort_key(candidate: Candidate) -> tuple[int, Decimal, str]:
@@ -99,79 +101,160 @@ def included_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stoc
     )  # fmt: skip
 
 
-def tyre_page(
-    sizes: Sequence[SizeFit], seasons: list[str], in_stock: bool, after: Key | None, per_class: int
-) -> list[sa.Select[Any]]:
-    """Per size row x score class x (priced, unpriced), the first ``per_class`` tyres after the cursor.
+@dataclass(frozen=True)
+class _Limits:
+    """A size row's limits as ``tyre_fit_classes`` reads them, the load index a parameter: the classes'
+    filters then depend only on the reference rating and run-flat, and are built once per shape."""
 
-    Each read is (branch number, article, score, price key, OE), a range of
-    ``idx_catalog_article_tyre_size_price`` in price order (the price key is the price, or
-    ``NO_PRICE_KEY``). A class that ranks wholly before the cursor is not read.
-    """
+    size: int
+    reference_speed_rating: str
+    reference_run_flat: bool
+    base_score: int = 0  # the classes' scores are then the penalties, added to the row's own base score
+
+    @property
+    def min_load_index(self) -> sa.BindParameter[int]:
+        return _bind(f"l{self.size}")
+
+
+@functools.cache
+def _bind(name: str) -> sa.BindParameter[Any]:
+    """The parameter ``name`` of the tyre page statements, typed by its name's lead."""
+    kinds: dict[str, sa.types.TypeEngine[Any]] = {"season": sa.String(), "after_price": MONEY,
+                                                 "after_number": sa.String()}  # fmt: skip
+    return sa.bindparam(name, type_=next((t for lead, t in kinds.items() if name.startswith(lead)), sa.Integer()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _classes(size: int, speed: str, run_flat: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+    return tyre_fit_classes(_Limits(size, speed, run_flat), catalog_article)
+
+
+Shape = tuple[int, str, bool, int, bool, bool]  # size, its reference rating and run-flat, class, priced, keyset
+
+
+@functools.lru_cache(maxsize=65536)
+def _read(branch: int, shape: Shape, seasons: int, in_stock: bool) -> sa.Select[Any]:
     c = catalog_article.c
-    reads: list[sa.Select[Any]] = []
-    for fit in sizes:
-        size = [c.width == fit.width, c.aspect == fit.aspect, c.rim_diameter == fit.rim_diameter]
-        for score, filters in tyre_fit_classes(fit, catalog_article):
-            if after is not None and score > after[0]:
-                continue
-            priced: list[sa.ColumnElement[bool]] = [c.best_price.is_not(None)]
-            unpriced: list[sa.ColumnElement[bool]] = [c.best_price.is_(None)]
-            if after is not None and score == after[0]:
-                _, price, number = after
-                if price >= NO_PRICE_KEY:  # the cursor is among the unpriced tyres of this class
-                    priced = []
-                    unpriced.append(c.article_number > number)
-                else:
-                    priced += [c.best_price >= price, sa.or_(c.best_price > price, c.article_number > number)]
-            where = [*size, *filters, *_catalog_filters(seasons, in_stock)]
-            for bound, order in ((priced, [c.best_price, c.article_number]), (unpriced, [c.article_number])):
-                if not bound:
-                    continue
-                reads.append(
-                    sa.select(
-                        sa.literal(len(reads), sa.Integer).label("branch"),
-                        c.article_number,
-                        sa.literal(score, sa.Integer).label("score"),
-                        _price_key(),
-                        sa.literal(fit.is_original_equipment, sa.Boolean).label("oe"),
-                    )
-                    .where(*where, *bound)
-                    .order_by(*order)
-                    .limit(per_class)
-                )  # fmt: skip
-    return reads
+    size, speed, run_flat, klass, priced, keyset = shape
+    where = [c.width == _bind(f"w{size}"), c.aspect == _bind(f"a{size}"), c.rim_diameter == _bind(f"r{size}"),
+             *_classes(size, speed, run_flat)[klass][1]]  # fmt: skip
+    if seasons:
+        where.append(c.season.in_([_bind(f"season{n}") for n in range(seasons)]))
+    if in_stock:
+        where.append(c.sellable_qty > 0)
+    price, number = _bind("after_price"), _bind("after_number")
+    if priced:
+        where.append(c.best_price.is_not(None))
+        if keyset:
+            where += [c.best_price >= price, sa.or_(c.best_price > price, c.article_number > number)]
+        order = [c.best_price, c.article_number]
+    else:
+        where += [c.best_price.is_(None), *([c.article_number > number] if keyset else [])]
+        order = [c.article_number]
+    branch_column = sa.literal_column(str(branch), sa.Integer).label("branch")
+    return (
+        sa.select(branch_column, c.article_number, _price_key())
+        .where(*where)
+        .order_by(*order)
+        .limit(_bind("per_class"))
+    )
 
 
-def tyre_page_query(reads: list[sa.Select[Any]]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
-    """The reads of ``tyre_page`` as one statement (UNION ALL, each read keeping its order and limit)."""
+@functools.lru_cache(maxsize=4096)
+def _union(shapes: tuple[Shape, ...], seasons: int, in_stock: bool) -> sa.Executable:
+    reads = [_read(branch, shape, seasons, in_stock) for branch, shape in enumerate(shapes)]
     return reads[0] if len(reads) == 1 else sa.union_all(*reads)
 
 
+@dataclass(frozen=True)
+class TyrePage:
+    """The class reads of a tyre page as one statement with its parameters, and (score, OE) per read."""
+
+    statement: sa.Executable
+    params: dict[str, Any]
+    reads: list[tuple[int, bool]]
+
+
+def tyre_scores(sizes: Sequence[SizeFit], after: Key | None) -> list[int]:
+    """The scores of the sizes' classes that rank after the cursor, best first."""
+    scores = {fit.base_score + offset for size, fit in enumerate(sizes)
+              for offset, _ in _classes(size, fit.reference_speed_rating, fit.reference_run_flat)}  # fmt: skip
+    return sorted((score for score in scores if after is None or score <= after[0]), reverse=True)
+
+
+def tyre_page(
+    sizes: Sequence[SizeFit], seasons: list[str], in_stock: bool, after: Key | None, per_class: int,
+    scores: tuple[int, int],
+) -> TyrePage | None:  # fmt: skip
+    """Per size row x score class with a score in ``scores`` (lowest, highest) x (priced, unpriced), the
+    first ``per_class`` tyres after the cursor (None when no such class ranks after it).
+
+    Each read is (read number, article, price key): a range of ``idx_catalog_article_tyre_size_price``
+    in price order (the price key is the price, or ``NO_PRICE_KEY``). A class that ranks wholly before
+    the cursor is not read. Statements are built once per shape (the sizes' reference ratings, run-flat,
+    the classes read, the filters) and reused with new parameters: building one costs more than the
+    reads themselves.
+    """
+    shapes: list[Shape] = []
+    reads: list[tuple[int, bool]] = []
+    params: dict[str, Any] = {"per_class": per_class, **{f"season{n}": season for n, season in enumerate(seasons)}}
+    lowest, highest = scores
+    for size, fit in enumerate(sizes):
+        speed, run_flat = fit.reference_speed_rating, fit.reference_run_flat
+        params.update({f"w{size}": fit.width, f"a{size}": fit.aspect, f"r{size}": fit.rim_diameter,
+                       f"l{size}": fit.min_load_index})  # fmt: skip
+        for klass, (offset, _) in enumerate(_classes(size, speed, run_flat)):
+            score = fit.base_score + offset
+            if not lowest <= score <= highest or (after is not None and score > after[0]):
+                continue
+            keyset = after is not None and score == after[0]
+            in_unpriced = keyset and after is not None and after[1] >= NO_PRICE_KEY
+            for priced in (True, False):
+                if priced and in_unpriced:  # the cursor is among the unpriced tyres of this class
+                    continue
+                shapes.append((size, speed, run_flat, klass, priced, keyset and (priced or in_unpriced)))
+                reads.append((score, fit.is_original_equipment))
+    if not shapes:
+        return None
+    if after is not None:
+        params.update(after_price=after[1], after_number=after[2])
+    return TyrePage(_union(tuple(shapes), len(seasons), in_stock), params, reads)
+
+
 def merge_tyres(
-    rows: Sequence[Sequence[Any]], included: Sequence[Sequence[Any]], excluded: set[str], after: Key | None,
-    per_class: int, want: int,
+    pages: Sequence[tuple[TyrePage, Sequence[Sequence[Any]]]], included: Sequence[Sequence[Any]],
+    excluded: set[str], after: Key | None, want: int, unread: int | None = None,
 ) -> list[Candidate] | None:  # fmt: skip
-    """The first ``want`` candidates after the cursor, or None when a read came short of proving them.
+    """The first ``want`` candidates after the cursor from the reads of ``pages`` (each with its rows),
+    or None when the reads do not prove them.
 
     Excluded tyres and included ones (their mapping row holds their score) are dropped from the size
-    reads. A read that returned ``per_class`` rows may hold more: every candidate up to the lowest last
-    row of such reads is known, and the page is proven when ``want`` of them are.
+    reads. A read that returned ``per_class`` rows may hold more, and classes not read yet (scores up
+    to ``unread``) may hold rows of their score or below: every candidate before the lowest last row of
+    a cut read and above ``unread`` is known, and the page is proven when ``want`` of them are.
     """
     dropped = excluded | {row[0] for row in included}
     candidates = [(number, int(score), Decimal(price), bool(oe)) for number, score, price, oe in included]
     candidates = [candidate for candidate in candidates if _after(candidate, after)]
-    reads: dict[int, list[tuple[int, Decimal, str]]] = {}
-    for branch, number, score, price, oe in rows:
-        candidate = (number, int(score), Decimal(price), bool(oe))
-        reads.setdefault(branch, []).append(sort_key(candidate))
-        if number not in dropped:
-            candidates.append(candidate)
-    cut = [max(keys) for keys in reads.values() if len(keys) >= per_class]
-    bound = min(cut) if cut else None
+    cut: list[tuple[int, Decimal, str]] = []
+    for page, rows in pages:
+        counts = [0] * len(page.reads)
+        last: list[tuple[int, Decimal, str] | None] = [None] * len(page.reads)
+        for branch, number, price in rows:
+            score, oe = page.reads[branch]
+            candidate = (number, score, price, oe)
+            counts[branch] += 1
+            key = sort_key(candidate)
+            if (seen := last[branch]) is None or key > seen:
+                last[branch] = key
+            if number not in dropped:
+                candidates.append(candidate)
+        cut += [key for key, n in zip(last, counts, strict=True) if key is not None and n >= page.params["per_class"]]
     candidates.sort(key=sort_key)
-    if bound is not None:
-        known = [candidate for candidate in candidates if sort_key(candidate) <= bound]
+    if cut or unread is not None:
+        bound = min(cut) if cut else None
+        known = [c for c in candidates
+                 if (bound is None or sort_key(c) <= bound) and (unread is None or c[1] > unread)]  # fmt: skip
         if len(known) < want:
             return None
         candidates = known
@@ -181,19 +264,40 @@ def merge_tyres(
 async def tyre_candidates(
     run: Run, variant_id: int, axle: str, seasons: list[str], in_stock: bool, after: Key | None, want: int
 ) -> list[Candidate]:
-    """The first ``want`` tyres after the cursor: sizes and exclusions once, then the class reads
-    (read again, deeper, in the rare case that exclusions and includes left a page unproven)."""
-    sizes = [SizeFit(*row) for row in await run(size_fits_query(variant_id, axle))]
-    excluded = {row[0] for row in await run(exclusions_query(variant_id, axle))}
-    included = await run(included_tyres_query(variant_id, axle, seasons, in_stock))
+    """The first ``want`` tyres after the cursor: sizes and exclusions once, then the class reads.
+
+    The classes of the best score are read first: they often fill the page on their own (the factory
+    size's tyres at its rating), and the scarce classes (winter tyres below the rating, run-flat) scan
+    their whole size. If not, the other classes are read too (and, in the rare case that exclusions
+    and includes left a page unproven, everything again, deeper).
+    """
+    sizes = [SizeFit(*row) for row in await run(size_fits_query(variant_id, axle), None)]
+    excluded = {row[0] for row in await run(exclusions_query(variant_id, axle), None)}
+    included = await run(included_tyres_query(variant_id, axle, seasons, in_stock), None)
     per_class = want + len(excluded) + len(included)
+    scores = tyre_scores(sizes, after)
+    if not scores:
+        return merge_tyres([], included, excluded, after, want) or []
+    pages: list[tuple[TyrePage, Sequence[Sequence[Any]]]] = []
+
+    async def read(lowest: int, highest: int) -> None:
+        if (page := tyre_page(sizes, seasons, in_stock, after, per_class, (lowest, highest))) is not None:
+            pages.append((page, await run(page.statement, page.params)))
+
+    await read(scores[0], scores[0])
+    unread = scores[1] if len(scores) > 1 else None
+    if (found := merge_tyres(pages, included, excluded, after, want, unread)) is not None:
+        return found
+    if unread is not None:
+        await read(scores[-1], unread)
+        if (found := merge_tyres(pages, included, excluded, after, want)) is not None:
+            return found
     while True:
-        reads = tyre_page(sizes, seasons, in_stock, after, per_class)
-        rows = await run(tyre_page_query(reads)) if reads else []
-        page = merge_tyres(rows, included, excluded, after, per_class, want)
-        if page is not None:
-            return page
         per_class *= 4
+        pages.clear()
+        await read(scores[-1], scores[0])
+        if (found := merge_tyres(pages, included, excluded, after, want)) is not None:
+            return found
 
 
 def wheel_score_counts(variant_id: int, axle: str, below: int | None) -> sa.Select[Any]:
@@ -249,11 +353,11 @@ async def wheel_candidates(
 ) -> list[Candidate]:
     """The first ``want`` wheels after the cursor: the scores' counts, then the rows of just enough
     scores (more scores read when stock or the cursor left fewer rows than counted)."""
-    counts = list(await run(wheel_score_counts(variant_id, axle, after[0] if after is not None else None)))
+    counts = list(await run(wheel_score_counts(variant_id, axle, after[0] if after is not None else None), None))
     page: list[Candidate] = []
     while counts and len(page) < want:
         scores, counts = scores_filling(counts, want - len(page))
-        rows = await run(wheel_page(variant_id, axle, scores, in_stock, after, want - len(page)))
+        rows = await run(wheel_page(variant_id, axle, scores, in_stock, after, want - len(page)), None)
         page += [(number, int(score), Decimal(price), bool(oe)) for number, score, price, oe in rows]
     return page
 

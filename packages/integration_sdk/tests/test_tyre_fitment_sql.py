@@ -71,23 +71,24 @@ async def engine(migrated_islands: dict[str, ServiceSettings]) -> AsyncIterator[
     await engine.dispose()
 
 
-async def by_expression(conn: Any) -> dict[int, dict[str, int]]:
+async def by_expression(conn: Any, *filters: sa.ColumnElement[bool]) -> dict[int, dict[str, int]]:
     admits, score = tyre_fit_columns(size_row, tyre)
-    rows = await conn.execute(
-        sa.select(size_row.c.id, tyre.c.article_number, score).join(tyre, sa.true()).where(admits)
-    )
+    query = sa.select(size_row.c.id, tyre.c.article_number, score).join(tyre, sa.true()).where(admits, *filters)
+    rows = await conn.execute(query)
     found: dict[int, dict[str, int]] = {}
     for size_id, number, tyre_score in rows:
         found.setdefault(size_id, {})[number] = int(tyre_score)
     return found
 
 
-async def by_classes(conn: Any, classes_of: Any = tyre_fit_classes) -> dict[int, dict[str, int]]:
+async def by_classes(
+    conn: Any, classes_of: Any = tyre_fit_classes, *others: sa.ColumnElement[bool], winter: bool = True
+) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = {}
     for fit in (await conn.execute(sa.select(size_row).order_by(size_row.c.id))).all():
         admitted = found.setdefault(fit.id, {})
-        for score, filters in classes_of(fit, tyre):
-            for number in await conn.scalars(sa.select(tyre.c.article_number).where(*filters)):
+        for score, filters in classes_of(fit, tyre, winter):
+            for number in await conn.scalars(sa.select(tyre.c.article_number).where(*filters, *others)):
                 assert number not in admitted, (fit, number, "admitted by two classes")
                 admitted[number] = score
     return found
@@ -102,13 +103,26 @@ async def test_the_score_classes_admit_what_the_fit_expression_admits_with_its_s
         assert got.get(size_id, {}) == expected.get(size_id, {}), size_id
 
 
+@pytest.mark.parametrize("seasons", [["summer"], ["summer", "all_season"], ["winter"], ["Winter", "summer"]])
+async def test_without_winter_tyres_the_winter_class_is_left_out(engine: AsyncEngine, seasons: list[str]) -> None:
+    """A caller whose season filter leaves out winter tyres reads no winter-only class, and misses nothing."""
+    in_seasons = tyre.c.season.in_(seasons)
+    winter = any(season.lower() == "winter" for season in seasons)  # as the column's collation compares
+    async with engine.connect() as conn:
+        expected = await by_expression(conn, in_seasons)
+        got = await by_classes(conn, tyre_fit_classes, in_seasons, winter=winter)
+        all_classes = await by_classes(conn, tyre_fit_classes, in_seasons)
+    assert sum(map(len, expected.values())) > 100
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}
+    assert all_classes == got or not winter  # with winter allowed, the default is the same split
+
+
 async def test_a_broken_class_is_caught(engine: AsyncEngine) -> None:
     """The comparison can fail: a class that forgets the winter condition admits too much."""
 
-    def no_winter_rule(fit: Any, table: sa.FromClause) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
-        return [
-            (score, [f for f in filters if "season" not in str(f)]) for score, filters in tyre_fit_classes(fit, table)
-        ]
+    def no_winter_rule(fit: Any, table: sa.FromClause, winter: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+        classes = tyre_fit_classes(fit, table, winter)
+        return [(score, [f for f in filters if "season" not in str(f)]) for score, filters in classes]
 
     async with engine.connect() as conn:
         expected, got = await by_expression(conn), await by_classes(conn, no_winter_rule)
@@ -120,5 +134,6 @@ def test_classes_are_best_first_and_split_only_where_the_row_needs_it() -> None:
         base_score, min_load_index, reference_speed_rating, reference_run_flat = 90, 88, "V", True
 
     assert [score for score, _ in tyre_fit_classes(Fit(), tyre)] == [90, 85, 80, 75]
+    assert [score for score, _ in tyre_fit_classes(Fit(), tyre, winter=False)] == [90, 80]  # no winter-only class
     Fit.reference_run_flat, Fit.reference_speed_rating = False, "Z"  # off the scale: nothing ranks below it
     assert [score for score, _ in tyre_fit_classes(Fit(), tyre)] == [90]

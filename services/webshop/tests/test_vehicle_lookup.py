@@ -45,6 +45,7 @@ from webshop.vehicles.queries import (
     exclusions_query,
     included_tyres_query,
     merge_tyres,
+    operator_tyres_query,
     size_fits_query,
     tyre_page,
     wheel_page,
@@ -317,6 +318,8 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
     mapping_keys = {"product_vehicle_mappings": {"idx_pvm_vehicle_type_score"},
                     "catalog_article": {"PRIMARY"}}  # fmt: skip
     assert assert_indexed(await plan(engine, included_tyres_query(7, "both", [], False)), mapping_keys) == 2
+    decided = {**mapping_keys, "vehicle_tyre_exclusion": {"PRIMARY"}}
+    assert assert_indexed(await plan(engine, operator_tyres_query(7, "both", ["winter"], True)), decided) == 3
     cursors = [None, (95, Decimal("60.00"), "0"), (90, NO_PRICE_KEY, "0")]
     for after, seasons, in_stock in zip(
         cursors, ([], ["winter"], ["summer", "all_season"]), (False, True, True), strict=True

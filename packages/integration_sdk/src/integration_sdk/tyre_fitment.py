@@ -59,7 +59,9 @@ class SizeRow(Protocol):
     def reference_run_flat(self) -> bool: ...
 
 
-def tyre_fit_classes(fit: SizeRow, tyre: sa.FromClause) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+def tyre_fit_classes(
+    fit: SizeRow, tyre: sa.FromClause, winter: bool = True
+) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
     """``tyre_fit_columns`` for one size row, as (score, filters) per score class, best score first.
 
     A tyre of the size is admitted with score S exactly when it meets every filter of class S (and of no
@@ -67,6 +69,7 @@ def tyre_fit_classes(fit: SizeRow, tyre: sa.FromClause) -> list[tuple[int, list[
     on a winter tyre (-5, MariaDB's FIELD ranks an unknown or missing rating 0, below any reference on
     the scale); when the reference is run-flat, a tyre that is not run-flat -10 (NULL counts as not).
     The load limit may be a bound parameter: the classes then serve every row of that rating and run-flat.
+    ``winter=False`` (the caller's own filters leave out winter tyres) drops the class below the rating.
     """
     load = tyre.c.load_index.between(fit.min_load_index, MAX_LOAD_INDEX)
     reference = str(fit.reference_speed_rating).rstrip(" ").upper()  # as FIELD compares (collation, PAD SPACE)
@@ -75,7 +78,9 @@ def tyre_fit_classes(fit: SizeRow, tyre: sa.FromClause) -> list[tuple[int, list[
     if rank:
         at_least = [sa.literal(rating) for rating in SPEED_ORDER[rank - 1 :]]  # plain parameters, not expanding
         below = sa.or_(tyre.c.speed_rating.is_(None), tyre.c.speed_rating.not_in(at_least))
-        speeds = [(0, [tyre.c.speed_rating.in_(at_least)]), (5, [below, tyre.c.season == "winter"])]
+        speeds = [(0, [tyre.c.speed_rating.in_(at_least)])]
+        if winter:
+            speeds.append((5, [below, tyre.c.season == "winter"]))
     run_flats: list[tuple[int, list[sa.ColumnElement[bool]]]] = [(0, [])]
     if fit.reference_run_flat:
         run_flats = [(0, [tyre.c.run_flat.is_(True)]), (10, [tyre.c.run_flat.is_not(True)])]

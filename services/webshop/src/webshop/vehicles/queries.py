@@ -101,6 +101,13 @@ def included_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stoc
     )  # fmt: skip
 
 
+def operator_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stock: bool) -> sa.CompoundSelect[Any]:
+    """What operators decided for the axle, in one read: the included tyres (as ``included_tyres_query``),
+    then the excluded articles with no score."""
+    excluded = exclusions_query(variant_id, axle).add_columns(sa.null(), sa.null(), sa.null())
+    return sa.union_all(included_tyres_query(variant_id, axle, seasons, in_stock), excluded)
+
+
 @dataclass(frozen=True)
 class _Limits:
     """A size row's limits as ``tyre_fit_classes`` reads them, the load index a parameter: the classes'
@@ -125,19 +132,19 @@ def _bind(name: str) -> sa.BindParameter[Any]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _classes(size: int, speed: str, run_flat: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
-    return tyre_fit_classes(_Limits(size, speed, run_flat), catalog_article)
+def _classes(size: int, speed: str, run_flat: bool, winter: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+    return tyre_fit_classes(_Limits(size, speed, run_flat), catalog_article, winter)
 
 
 Shape = tuple[int, str, bool, int, bool, bool]  # size, its reference rating and run-flat, class, priced, keyset
 
 
 @functools.lru_cache(maxsize=65536)
-def _read(branch: int, shape: Shape, seasons: int, in_stock: bool) -> sa.Select[Any]:
+def _read(branch: int, shape: Shape, seasons: int, in_stock: bool, winter: bool) -> sa.Select[Any]:
     c = catalog_article.c
     size, speed, run_flat, klass, priced, keyset = shape
     where = [c.width == _bind(f"w{size}"), c.aspect == _bind(f"a{size}"), c.rim_diameter == _bind(f"r{size}"),
-             *_classes(size, speed, run_flat)[klass][1]]  # fmt: skip
+             *_classes(size, speed, run_flat, winter)[klass][1]]  # fmt: skip
     if seasons:
         where.append(c.season.in_([_bind(f"season{n}") for n in range(seasons)]))
     if in_stock:
@@ -161,8 +168,8 @@ def _read(branch: int, shape: Shape, seasons: int, in_stock: bool) -> sa.Select[
 
 
 @functools.lru_cache(maxsize=4096)
-def _union(shapes: tuple[Shape, ...], seasons: int, in_stock: bool) -> sa.Executable:
-    reads = [_read(branch, shape, seasons, in_stock) for branch, shape in enumerate(shapes)]
+def _union(shapes: tuple[Shape, ...], seasons: int, in_stock: bool, winter: bool) -> sa.Executable:
+    reads = [_read(branch, shape, seasons, in_stock, winter) for branch, shape in enumerate(shapes)]
     return reads[0] if len(reads) == 1 else sa.union_all(*reads)
 
 
@@ -175,10 +182,16 @@ class TyrePage:
     reads: list[tuple[int, bool]]
 
 
-def tyre_scores(sizes: Sequence[SizeFit], after: Key | None) -> list[int]:
+def _winter(seasons: list[str]) -> bool:
+    """Whether winter tyres pass the seasons filter (if not, no class of winter tyres only is read)."""
+    return not seasons or any(season.lower() == "winter" for season in seasons)
+
+
+def tyre_scores(sizes: Sequence[SizeFit], seasons: list[str], after: Key | None) -> list[int]:
     """The scores of the sizes' classes that rank after the cursor, best first."""
+    winter = _winter(seasons)
     scores = {fit.base_score + offset for size, fit in enumerate(sizes)
-              for offset, _ in _classes(size, fit.reference_speed_rating, fit.reference_run_flat)}  # fmt: skip
+              for offset, _ in _classes(size, fit.reference_speed_rating, fit.reference_run_flat, winter)}  # fmt: skip
     return sorted((score for score in scores if after is None or score <= after[0]), reverse=True)
 
 
@@ -199,11 +212,12 @@ def tyre_page(
     reads: list[tuple[int, bool]] = []
     params: dict[str, Any] = {"per_class": per_class, **{f"season{n}": season for n, season in enumerate(seasons)}}
     lowest, highest = scores
+    winter = _winter(seasons)
     for size, fit in enumerate(sizes):
         speed, run_flat = fit.reference_speed_rating, fit.reference_run_flat
         params.update({f"w{size}": fit.width, f"a{size}": fit.aspect, f"r{size}": fit.rim_diameter,
                        f"l{size}": fit.min_load_index})  # fmt: skip
-        for klass, (offset, _) in enumerate(_classes(size, speed, run_flat)):
+        for klass, (offset, _) in enumerate(_classes(size, speed, run_flat, winter)):
             score = fit.base_score + offset
             if not lowest <= score <= highest or (after is not None and score > after[0]):
                 continue
@@ -218,7 +232,7 @@ def tyre_page(
         return None
     if after is not None:
         params.update(after_price=after[1], after_number=after[2])
-    return TyrePage(_union(tuple(shapes), len(seasons), in_stock), params, reads)
+    return TyrePage(_union(tuple(shapes), len(seasons), in_stock, winter), params, reads)
 
 
 def merge_tyres(
@@ -264,7 +278,8 @@ def merge_tyres(
 async def tyre_candidates(
     run: Run, variant_id: int, axle: str, seasons: list[str], in_stock: bool, after: Key | None, want: int
 ) -> list[Candidate]:
-    """The first ``want`` tyres after the cursor: sizes and exclusions once, then the class reads.
+    """The first ``want`` tyres after the cursor: the axle's size rows, and the operators' includes and
+    exclusions, once; then the class reads.
 
     The classes of the best score are read first: they often fill the page on their own (the factory
     size's tyres at its rating), and the scarce classes (winter tyres below the rating, run-flat) scan
@@ -272,10 +287,11 @@ async def tyre_candidates(
     and includes left a page unproven, everything again, deeper).
     """
     sizes = [SizeFit(*row) for row in await run(size_fits_query(variant_id, axle), None)]
-    excluded = {row[0] for row in await run(exclusions_query(variant_id, axle), None)}
-    included = await run(included_tyres_query(variant_id, axle, seasons, in_stock), None)
+    decided = await run(operator_tyres_query(variant_id, axle, seasons, in_stock), None)
+    excluded = {row[0] for row in decided if row[1] is None}
+    included = [row for row in decided if row[1] is not None]
     per_class = want + len(excluded) + len(included)
-    scores = tyre_scores(sizes, after)
+    scores = tyre_scores(sizes, seasons, after)
     if not scores:
         return merge_tyres([], included, excluded, after, want) or []
     pages: list[tuple[TyrePage, Sequence[Sequence[Any]]]] = []

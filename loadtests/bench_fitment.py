@@ -490,21 +490,16 @@ async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> tuple[
     try:
         async with conn.cursor() as cursor:
             spent = 0.0
-            compiled: dict[int, Any] = {}  # the page statements are built once per shape, as the API's cache
 
-            async def run(statement: Any, params: dict[str, Any] | None) -> list[Any]:
+            async def run(statement: Any, params: tuple[Any, ...] | None) -> list[Any]:
                 nonlocal spent
-                started = time.perf_counter()
-                if params is None:
-                    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-                    args: list[Any] | None = None
+                if isinstance(statement, str):  # the class reads: SQL text and parameters, as the API runs them
+                    await cursor.execute(statement, params)
                 else:
-                    if (done := compiled.get(id(statement))) is None:
-                        done = compiled[id(statement)] = (statement, statement.compile(dialect=dialect))
-                    values = done[1].construct_params(params)
-                    sql, args = done[1].string, [values[name] for name in done[1].positiontup]
-                spent += time.perf_counter() - started
-                await cursor.execute(sql, args)
+                    started = time.perf_counter()
+                    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+                    spent += time.perf_counter() - started
+                    await cursor.execute(sql)
                 return list(await cursor.fetchall())
 
             for path, params in mix:

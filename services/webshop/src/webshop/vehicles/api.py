@@ -163,8 +163,10 @@ def _decode(context: dict[str, Any], cursor: str) -> Key:
 
 
 def _runner(conn: AsyncConnection) -> Run:
-    async def run(statement: sa.Executable, params: dict[str, Any] | None) -> Sequence[Any]:
-        return (await conn.execute(statement, params)).all()
+    async def run(statement: sa.Executable | str, params: tuple[Any, ...] | None) -> Sequence[Any]:
+        if isinstance(statement, str):
+            return (await conn.exec_driver_sql(statement, params)).all()
+        return (await conn.execute(statement)).all()
 
     return run
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import asyncmy
 
 from integration_sdk.spec_tables import MONEY
 from integration_sdk.tyre_fitment import tyre_fit_classes
@@ -40,8 +41,8 @@ from webshop.tables import (
 NO_PRICE_KEY = Decimal("99999999.99")  # the sort key of an unpriced article: after every price
 Key = tuple[int, Decimal, str]  # (score, price key, article number)
 Candidate = tuple[str, int, Decimal, bool]  # (article number, score, price key, OE) in page order
-# executes a statement (with its parameters, if any) and returns its rows
-Run = Callable[[sa.Executable, dict[str, Any] | None], Awaitable[Sequence[Sequence[Any]]]]
+# executes a statement, or SQL text with its parameters, and returns its rows
+Run = Callable[[sa.Executable | str, tuple[Any, ...] | None], Awaitable[Sequence[Sequence[Any]]]]
 
 
 def sort_key(candidate: Candidate) -> tuple[int, Decimal, str]:
@@ -111,45 +112,38 @@ def operator_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stoc
 @dataclass(frozen=True)
 class _Limits:
     """A size row's limits as ``tyre_fit_classes`` reads them, the load index a parameter: the classes'
-    filters then depend only on the reference rating and run-flat, and are built once per shape."""
+    filters then depend only on the reference rating and run-flat."""
 
-    size: int
     reference_speed_rating: str
     reference_run_flat: bool
     base_score: int = 0  # the classes' scores are then the penalties, added to the row's own base score
 
     @property
     def min_load_index(self) -> sa.BindParameter[int]:
-        return _bind(f"l{self.size}")
+        return sa.bindparam("min_load", type_=sa.Integer())
 
 
-@functools.cache
-def _bind(name: str) -> sa.BindParameter[Any]:
-    """The parameter ``name`` of the tyre page statements, typed by its name's lead."""
-    kinds: dict[str, sa.types.TypeEngine[Any]] = {"season": sa.String(), "after_price": MONEY,
-                                                 "after_number": sa.String()}  # fmt: skip
-    return sa.bindparam(name, type_=next((t for lead, t in kinds.items() if name.startswith(lead)), sa.Integer()))
+@functools.lru_cache(maxsize=1024)
+def _classes(speed: str, run_flat: bool, winter: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+    return tyre_fit_classes(_Limits(speed, run_flat), catalog_article, winter)
+
+
+Shape = tuple[str, bool, int, bool, bool]  # the row's reference rating and run-flat, class, priced, keyset
+DIALECT = asyncmy.dialect()  # the services' driver ("format" parameters)
 
 
 @functools.lru_cache(maxsize=4096)
-def _classes(size: int, speed: str, run_flat: bool, winter: bool) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
-    return tyre_fit_classes(_Limits(size, speed, run_flat), catalog_article, winter)
-
-
-Shape = tuple[int, str, bool, int, bool, bool]  # size, its reference rating and run-flat, class, priced, keyset
-
-
-@functools.lru_cache(maxsize=65536)
-def _read(branch: int, shape: Shape, seasons: int, in_stock: bool, winter: bool) -> sa.Select[Any]:
+def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """One class read compiled once: its SQL and its parameters in order (name, fixed value or None)."""
     c = catalog_article.c
-    size, speed, run_flat, klass, priced, keyset = shape
-    where = [c.width == _bind(f"w{size}"), c.aspect == _bind(f"a{size}"), c.rim_diameter == _bind(f"r{size}"),
-             *_classes(size, speed, run_flat, winter)[klass][1]]  # fmt: skip
+    speed, run_flat, klass, priced, keyset = shape
+    where = [c.width == sa.bindparam("width"), c.aspect == sa.bindparam("aspect"),
+             c.rim_diameter == sa.bindparam("rim_diameter"), *_classes(speed, run_flat, winter)[klass][1]]  # fmt: skip
     if seasons:
-        where.append(c.season.in_([_bind(f"season{n}") for n in range(seasons)]))
+        where.append(c.season.in_([sa.bindparam(f"season{n}", type_=sa.String()) for n in range(seasons)]))
     if in_stock:
         where.append(c.sellable_qty > 0)
-    price, number = _bind("after_price"), _bind("after_number")
+    price, number = sa.bindparam("after_price", type_=MONEY), sa.bindparam("after_number", type_=sa.String())
     if priced:
         where.append(c.best_price.is_not(None))
         if keyset:
@@ -158,28 +152,29 @@ def _read(branch: int, shape: Shape, seasons: int, in_stock: bool, winter: bool)
     else:
         where += [c.best_price.is_(None), *([c.article_number > number] if keyset else [])]
         order = [c.article_number]
-    branch_column = sa.literal_column(str(branch), sa.Integer).label("branch")
-    return (
-        sa.select(branch_column, c.article_number, _price_key())
-        .where(*where)
-        .order_by(*order)
-        .limit(_bind("per_class"))
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _union(shapes: tuple[Shape, ...], seasons: int, in_stock: bool, winter: bool) -> sa.Executable:
-    reads = [_read(branch, shape, seasons, in_stock, winter) for branch, shape in enumerate(shapes)]
-    return reads[0] if len(reads) == 1 else sa.union_all(*reads)
+    branch = sa.bindparam("branch", type_=sa.Integer()).label("branch")
+    read = sa.select(branch, c.article_number, _price_key()).where(*where).order_by(*order)
+    compiled = read.limit(sa.bindparam("per_class", type_=sa.Integer())).compile(dialect=DIALECT)
+    names = compiled.positiontup or []
+    return compiled.string, tuple((name, compiled.binds[name].value) for name in names)
 
 
 @dataclass(frozen=True)
 class TyrePage:
-    """The class reads of a tyre page as one statement with its parameters, and (score, OE) per read."""
+    """The class reads of a tyre page: each read's SQL and parameters, and its (score, OE); ``sql`` and
+    ``params`` are all of them as one UNION ALL."""
 
-    statement: sa.Executable
-    params: dict[str, Any]
+    parts: list[tuple[str, list[Any]]]
     reads: list[tuple[int, bool]]
+    per_class: int
+
+    @property
+    def sql(self) -> str:
+        return self.parts[0][0] if len(self.parts) == 1 else " UNION ALL ".join(f"({sql})" for sql, _ in self.parts)
+
+    @property
+    def params(self) -> tuple[Any, ...]:
+        return tuple(value for _, values in self.parts for value in values)
 
 
 def _winter(seasons: list[str]) -> bool:
@@ -190,8 +185,8 @@ def _winter(seasons: list[str]) -> bool:
 def tyre_scores(sizes: Sequence[SizeFit], seasons: list[str], after: Key | None) -> list[int]:
     """The scores of the sizes' classes that rank after the cursor, best first."""
     winter = _winter(seasons)
-    scores = {fit.base_score + offset for size, fit in enumerate(sizes)
-              for offset, _ in _classes(size, fit.reference_speed_rating, fit.reference_run_flat, winter)}  # fmt: skip
+    scores = {fit.base_score + offset for fit in sizes
+              for offset, _ in _classes(fit.reference_speed_rating, fit.reference_run_flat, winter)}  # fmt: skip
     return sorted((score for score in scores if after is None or score <= after[0]), reverse=True)
 
 
@@ -204,20 +199,21 @@ def tyre_page(
 
     Each read is (read number, article, price key): a range of ``idx_catalog_article_tyre_size_price``
     in price order (the price key is the price, or ``NO_PRICE_KEY``). A class that ranks wholly before
-    the cursor is not read. Statements are built once per shape (the sizes' reference ratings, run-flat,
-    the classes read, the filters) and reused with new parameters: building one costs more than the
-    reads themselves.
+    the cursor is not read. Each kind of read is compiled once and the page's reads are joined as
+    SQL text: a UNION of some thirty reads compiled as one statement costs 5-8 ms of CPU, and the
+    combinations of sizes a variant has rarely repeat, so no statement cache would hold them.
     """
-    shapes: list[Shape] = []
+    parts: list[tuple[str, list[Any]]] = []
     reads: list[tuple[int, bool]] = []
-    params: dict[str, Any] = {"per_class": per_class, **{f"season{n}": season for n, season in enumerate(seasons)}}
     lowest, highest = scores
     winter = _winter(seasons)
-    for size, fit in enumerate(sizes):
+    values: dict[str, Any] = {"per_class": per_class, **{f"season{n}": season for n, season in enumerate(seasons)}}
+    if after is not None:
+        values.update(after_price=after[1], after_number=after[2])
+    for fit in sizes:
         speed, run_flat = fit.reference_speed_rating, fit.reference_run_flat
-        params.update({f"w{size}": fit.width, f"a{size}": fit.aspect, f"r{size}": fit.rim_diameter,
-                       f"l{size}": fit.min_load_index})  # fmt: skip
-        for klass, (offset, _) in enumerate(_classes(size, speed, run_flat, winter)):
+        values.update(width=fit.width, aspect=fit.aspect, rim_diameter=fit.rim_diameter, min_load=fit.min_load_index)
+        for klass, (offset, _) in enumerate(_classes(speed, run_flat, winter)):
             score = fit.base_score + offset
             if not lowest <= score <= highest or (after is not None and score > after[0]):
                 continue
@@ -226,13 +222,12 @@ def tyre_page(
             for priced in (True, False):
                 if priced and in_unpriced:  # the cursor is among the unpriced tyres of this class
                     continue
-                shapes.append((size, speed, run_flat, klass, priced, keyset and (priced or in_unpriced)))
+                sql, names = _read((speed, run_flat, klass, priced, keyset and (priced or in_unpriced)),
+                                   len(seasons), in_stock, winter)  # fmt: skip
+                values["branch"] = len(reads)
+                parts.append((sql, [values[name] if fixed is None else fixed for name, fixed in names]))
                 reads.append((score, fit.is_original_equipment))
-    if not shapes:
-        return None
-    if after is not None:
-        params.update(after_price=after[1], after_number=after[2])
-    return TyrePage(_union(tuple(shapes), len(seasons), in_stock, winter), params, reads)
+    return TyrePage(parts, reads, per_class) if parts else None
 
 
 def merge_tyres(
@@ -263,7 +258,7 @@ def merge_tyres(
                 last[branch] = key
             if number not in dropped:
                 candidates.append(candidate)
-        cut += [key for key, n in zip(last, counts, strict=True) if key is not None and n >= page.params["per_class"]]
+        cut += [key for key, n in zip(last, counts, strict=True) if key is not None and n >= page.per_class]
     candidates.sort(key=sort_key)
     if cut or unread is not None:
         bound = min(cut) if cut else None
@@ -298,7 +293,7 @@ async def tyre_candidates(
 
     async def read(lowest: int, highest: int) -> None:
         if (page := tyre_page(sizes, seasons, in_stock, after, per_class, (lowest, highest))) is not None:
-            pages.append((page, await run(page.statement, page.params)))
+            pages.append((page, await run(page.sql, page.params)))
 
     await read(scores[0], scores[0])
     unread = scores[1] if len(scores) > 1 else None

@@ -42,6 +42,7 @@ from webshop.vehicles.queries import (
     NO_PRICE_KEY,
     SizeFit,
     TyrePage,
+    axle_query,
     exclusions_query,
     included_tyres_query,
     merge_tyres,
@@ -322,6 +323,8 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
     assert assert_indexed(await plan(engine, included_tyres_query(7, "both", [], False)), mapping_keys) == 2
     decided = {**mapping_keys, "vehicle_tyre_exclusion": {"PRIMARY"}}
     assert assert_indexed(await plan(engine, operator_tyres_query(7, "both", ["winter"], True)), decided) == 3
+    axle = {**decided, "vehicle_tyre_fitment": {"PRIMARY"}}  # the size rows and the decisions in one read
+    assert assert_indexed(await plan(engine, *axle_query(7, "both", ["winter"], True)), axle) == 4
     cursors = [None, (95, Decimal("60.00"), "0"), (90, NO_PRICE_KEY, "0")]
     for after, seasons, in_stock in zip(
         cursors, ([], ["winter"], ["summer", "all_season"]), (False, True, True), strict=True
@@ -333,7 +336,7 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
                     for sql, params in page.parts]  # fmt: skip
         assert sum(accesses) >= 2  # reads that find rows (some classes are empty in the test catalogue)
         assert assert_indexed(await plan(engine, page.sql, page.params), price_index, {"catalog_article"})
-    assert assert_indexed(await plan(engine, wheel_score_counts(7, "both", 90)), mapping_keys) == 1
+    assert assert_indexed(await plan(engine, *wheel_score_counts(7, "both", 90)), mapping_keys) == 1
     for after in (None, (90, Decimal("60.00"), "0")):  # the rows of just the chosen scores, sorted by price
-        page = wheel_page(7, "both", [90, 80], True, after, 25)
-        assert assert_indexed(await plan(engine, page), mapping_keys, sorts=True) == 2
+        wheels = wheel_page(7, "both", [90, 80], True, after, 25)
+        assert assert_indexed(await plan(engine, *wheels), mapping_keys, sorts=True) == 2

@@ -22,10 +22,11 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import asyncmy
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from integration_sdk.spec_tables import MONEY
 from integration_sdk.tyre_fitment import tyre_fit_classes
@@ -69,14 +70,14 @@ class SizeFit:
     reference_run_flat: bool
 
 
-def size_fits_query(variant_id: int, axle: str) -> sa.Select[Any]:
+def size_fits_query(variant_id: Any, axle: Any) -> sa.Select[Any]:
     """The axle's size rows (primary key prefix), in the order of ``SizeFit``'s fields."""
     fit = vehicle_tyre_fitment.c
     columns = [fit[name] for name in SizeFit.__dataclass_fields__]
     return sa.select(*columns).where(fit.vehicle_variant_id == variant_id, fit.axle == axle).order_by(*columns[:3])
 
 
-def exclusions_query(variant_id: int, axle: str) -> sa.Select[Any]:
+def exclusions_query(variant_id: Any, axle: Any) -> sa.Select[Any]:
     """The articles an operator excluded from the axle (primary key prefix)."""
     x = vehicle_tyre_exclusion.c
     return sa.select(x.article_number).where(x.vehicle_variant_id == variant_id, x.axle == axle)
@@ -86,12 +87,12 @@ def _price_key() -> sa.ColumnElement[Any]:
     return sa.func.coalesce(catalog_article.c.best_price, sa.literal(NO_PRICE_KEY, MONEY)).label("price_key")
 
 
-def _catalog_filters(seasons: list[str], in_stock: bool) -> list[sa.ColumnElement[bool]]:
+def _catalog_filters(seasons: list[Any], in_stock: bool) -> list[sa.ColumnElement[bool]]:
     c = catalog_article.c
     return [*([c.season.in_(seasons)] if seasons else []), *([c.sellable_qty > 0] if in_stock else [])]
 
 
-def included_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stock: bool) -> sa.Select[Any]:
+def included_tyres_query(variant_id: Any, axle: Any, seasons: list[Any], in_stock: bool) -> sa.Select[Any]:
     """(article, score, price key, OE) of the tyres an operator included for the axle (mapping rows)."""
     m, c = product_vehicle_mappings.c, catalog_article.c
     return (
@@ -102,11 +103,56 @@ def included_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stoc
     )  # fmt: skip
 
 
-def operator_tyres_query(variant_id: int, axle: str, seasons: list[str], in_stock: bool) -> sa.CompoundSelect[Any]:
+def operator_tyres_query(variant_id: Any, axle: Any, seasons: list[Any], in_stock: bool) -> sa.CompoundSelect[Any]:
     """What operators decided for the axle, in one read: the included tyres (as ``included_tyres_query``),
     then the excluded articles with no score."""
     excluded = exclusions_query(variant_id, axle).add_columns(sa.null(), sa.null(), sa.null())
     return sa.union_all(included_tyres_query(variant_id, axle, seasons, in_stock), excluded)
+
+
+Prepared = tuple[str, tuple[Any, ...]]  # SQL text of the services' driver and its parameters
+DIALECT = asyncmy.dialect()  # the services' driver ("format" parameters)
+
+
+def _compiled(statement: sa.ClauseElement) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """A statement of named parameters compiled once: its SQL and its parameters in order (name, and the
+    fixed value of a literal or None)."""
+    compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
+    return compiled.string, tuple((name, compiled.binds[name].value) for name in compiled.positiontup or [])
+
+
+def _bound(template: tuple[str, tuple[tuple[str, Any], ...]], values: dict[str, Any]) -> Prepared:
+    sql, names = template
+    return sql, tuple(values[name] if fixed is None else fixed for name, fixed in names)
+
+
+def _param(name: str, type_: sa.types.TypeEngine[Any] | None = None) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=type_ or sa.Integer())
+
+
+@functools.lru_cache(maxsize=64)
+def _axle_template(seasons: int, in_stock: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    variant_id, axle = _param("variant_id"), _param("axle", sa.String())
+    kinds: dict[str, sa.ColumnElement[Any]] = {name: sa.literal_column(f"'{name}'").label("kind") for name in "six"}
+    size = size_fits_query(variant_id, axle).order_by(None)
+    sizes = size.with_only_columns(kinds["s"], sa.null(), *size.selected_columns, sa.null())
+    decided = operator_tyres_query(variant_id, axle, [_param(f"season{n}", sa.String()) for n in range(seasons)],
+                                   in_stock)  # fmt: skip
+    included, excluded = (cast(sa.Select[Any], select) for select in decided.selects)
+    number, score, price, oe = included.selected_columns
+    return _compiled(sa.union_all(
+        sizes,
+        included.with_only_columns(kinds["i"], number, *[sa.null()] * 3, score, oe, *[sa.null()] * 3, price),
+        excluded.with_only_columns(kinds["x"], excluded.selected_columns[0], *[sa.null()] * 9),
+    ))  # fmt: skip
+
+
+def axle_query(variant_id: int, axle: str, seasons: list[str], in_stock: bool) -> Prepared:
+    """The axle's size rows and what operators decided for it, in one read of one row kind each:
+    ('s', NULL, the fields of ``SizeFit``, NULL), ('i', article, NULL x 3, score, OE, NULL x 3, price
+    key) for an included tyre, ('x', article, NULL ...) for an excluded article."""
+    values = {"variant_id": variant_id, "axle": axle, **{f"season{n}": season for n, season in enumerate(seasons)}}
+    return _bound(_axle_template(len(seasons), in_stock), values)
 
 
 @dataclass(frozen=True)
@@ -129,7 +175,6 @@ def _classes(speed: str, run_flat: bool, winter: bool) -> list[tuple[int, list[s
 
 
 Shape = tuple[str, bool, int, bool, bool]  # the row's reference rating and run-flat, class, priced, keyset
-DIALECT = asyncmy.dialect()  # the services' driver ("format" parameters)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -154,9 +199,7 @@ def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> tuple[str
         order = [c.article_number]
     branch = sa.bindparam("branch", type_=sa.Integer()).label("branch")
     read = sa.select(branch, c.article_number, _price_key()).where(*where).order_by(*order)
-    compiled = read.limit(sa.bindparam("per_class", type_=sa.Integer())).compile(dialect=DIALECT)
-    names = compiled.positiontup or []
-    return compiled.string, tuple((name, compiled.binds[name].value) for name in names)
+    return _compiled(read.limit(sa.bindparam("per_class", type_=sa.Integer())))
 
 
 @dataclass(frozen=True)
@@ -281,10 +324,18 @@ async def tyre_candidates(
     their whole size. If not, the other classes are read too (and, in the rare case that exclusions
     and includes left a page unproven, everything again, deeper).
     """
-    sizes = [SizeFit(*row) for row in await run(size_fits_query(variant_id, axle), None)]
-    decided = await run(operator_tyres_query(variant_id, axle, seasons, in_stock), None)
-    excluded = {row[0] for row in decided if row[1] is None}
-    included = [row for row in decided if row[1] is not None]
+    sizes: list[SizeFit] = []
+    included: list[tuple[str, int, Decimal, bool]] = []
+    excluded: set[str] = set()
+    for kind, number, width, aspect, rim, score, oe, min_load, speed, run_flat, price in await run(
+        *axle_query(variant_id, axle, seasons, in_stock)
+    ):
+        if kind == "s":
+            sizes.append(SizeFit(width, aspect, rim, score, bool(oe), min_load, speed, bool(run_flat)))
+        elif kind == "i":
+            included.append((number, score, price, bool(oe)))
+        else:
+            excluded.add(number)
     per_class = want + len(excluded) + len(included)
     scores = tyre_scores(sizes, seasons, after)
     if not scores:
@@ -311,16 +362,22 @@ async def tyre_candidates(
             return found
 
 
-def wheel_score_counts(variant_id: int, axle: str, below: int | None) -> sa.Select[Any]:
-    """(score, rows) of the axle's wheels, best score first, from the cursor's score down."""
+@functools.lru_cache(maxsize=8)
+def _counts_template(below: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
     m = product_vehicle_mappings.c
     query = (
         sa.select(m.match_score, sa.func.count())
-        .where(m.vehicle_variant_id == variant_id, m.product_type == "wheel", m.position.in_((axle, "both")))
+        .where(m.vehicle_variant_id == _param("variant_id"), m.product_type == "wheel",
+               m.position.in_((_param("axle", sa.String()), "both")))
         .group_by(m.match_score)
         .order_by(m.match_score.desc())
     )  # fmt: skip
-    return query.where(m.match_score <= below) if below is not None else query
+    return _compiled(query.where(m.match_score <= _param("below")) if below else query)
+
+
+def wheel_score_counts(variant_id: int, axle: str, below: int | None) -> Prepared:
+    """(score, rows) of the axle's wheels, best score first, from the cursor's score down."""
+    return _bound(_counts_template(below is not None), {"variant_id": variant_id, "axle": axle, "below": below})
 
 
 def scores_filling(counts: Sequence[Sequence[Any]], want: int) -> tuple[list[int], list[Sequence[Any]]]:
@@ -335,28 +392,38 @@ def scores_filling(counts: Sequence[Sequence[Any]], want: int) -> tuple[list[int
     return picked, []
 
 
-def wheel_page(
-    variant_id: int, axle: str, scores: list[int], in_stock: bool, after: Key | None, limit: int
-) -> sa.Select[Any]:
-    """(article, score, price key, OE) of the axle's wheels of ``scores`` after the cursor, in page order."""
+@functools.lru_cache(maxsize=512)
+def _wheel_page_template(scores: int, in_stock: bool, keyset: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
     m, c = product_vehicle_mappings.c, catalog_article.c
     price_key = sa.func.coalesce(c.best_price, sa.literal(NO_PRICE_KEY, MONEY))
     query = (
         sa.select(m.article_number, m.match_score, price_key.label("price_key"), m.is_original_equipment)
         .join_from(product_vehicle_mappings, catalog_article, c.article_number == m.article_number)
-        .where(m.vehicle_variant_id == variant_id, m.product_type == "wheel", m.position.in_((axle, "both")),
-               m.match_score.in_(scores), *_catalog_filters([], in_stock))
+        .where(m.vehicle_variant_id == _param("variant_id"), m.product_type == "wheel",
+               m.position.in_((_param("axle", sa.String()), "both")),
+               m.match_score.in_([_param(f"score{n}") for n in range(scores)]), *_catalog_filters([], in_stock))
         .order_by(m.match_score.desc(), price_key, m.article_number)
-        .limit(limit)
+        .limit(_param("limit"))
     )  # fmt: skip
-    if after is not None:
-        score, price, number = after
+    if keyset:
+        score, price, number = _param("after_score"), _param("after_price", MONEY), _param("after_number", sa.String())
         query = query.where(sa.or_(
             m.match_score < score,
             sa.and_(m.match_score == score, price_key > price),
             sa.and_(m.match_score == score, price_key == price, m.article_number > number),
         ))  # fmt: skip
-    return query
+    return _compiled(query)
+
+
+def wheel_page(
+    variant_id: int, axle: str, scores: list[int], in_stock: bool, after: Key | None, limit: int
+) -> Prepared:
+    """(article, score, price key, OE) of the axle's wheels of ``scores`` after the cursor, in page order."""
+    values: dict[str, Any] = {"variant_id": variant_id, "axle": axle, "limit": limit,
+                              **{f"score{n}": score for n, score in enumerate(scores)}}  # fmt: skip
+    if after is not None:
+        values.update(after_score=after[0], after_price=after[1], after_number=after[2])
+    return _bound(_wheel_page_template(len(scores), in_stock, after is not None), values)
 
 
 async def wheel_candidates(
@@ -364,11 +431,11 @@ async def wheel_candidates(
 ) -> list[Candidate]:
     """The first ``want`` wheels after the cursor: the scores' counts, then the rows of just enough
     scores (more scores read when stock or the cursor left fewer rows than counted)."""
-    counts = list(await run(wheel_score_counts(variant_id, axle, after[0] if after is not None else None), None))
+    counts = list(await run(*wheel_score_counts(variant_id, axle, after[0] if after is not None else None)))
     page: list[Candidate] = []
     while counts and len(page) < want:
         scores, counts = scores_filling(counts, want - len(page))
-        rows = await run(wheel_page(variant_id, axle, scores, in_stock, after, want - len(page)), None)
+        rows = await run(*wheel_page(variant_id, axle, scores, in_stock, after, want - len(page)))
         page += [(number, int(score), Decimal(price), bool(oe)) for number, score, price, oe in rows]
     return page
 

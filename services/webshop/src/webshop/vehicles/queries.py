@@ -4,16 +4,18 @@ Both lookups sort by match score (best first), then price (cheapest first, unpri
 number, and page by keyset after the last row of the previous page. A page never scores or sorts
 everything that fits:
 
-- tyres: the axle's size rows (``vehicle_tyre_fitment``) and exclusions are read once by primary key;
-  each size row splits into score classes of plain filters (``tyre_fit_classes``), and each class's
-  cheapest ``limit + 1`` tyres after the cursor are one range read of
-  ``idx_catalog_article_tyre_size_price`` in price order (priced, then unpriced), filtered inside the
-  index; these reads and the operator-included tyres (``product_vehicle_mappings``) go as one UNION
-  ALL, and Python merges them by the sort key and cuts the page;
+- tyres: the axle's size rows (``vehicle_tyre_fitment``) and the operators' includes and exclusions
+  are one read by primary key; each size row splits into score classes of plain filters
+  (``tyre_fit_classes``), and each class's cheapest ``limit + 1`` tyres after the cursor are one range
+  read of ``idx_catalog_article_tyre_size_price`` in price order (priced, then unpriced), filtered
+  inside the index; the best score's classes go first as one UNION ALL, the others only if those do
+  not fill the page, and Python merges the reads by the sort key and cuts the page;
 - wheels: the variant's mapping rows per score (``idx_pvm_vehicle_type_score``) are counted, and only
   the best scores that fill a page are read joined to price and stock, ordered and limited;
 
-then the page's catalogue rows by primary key.
+then the page's catalogue rows by primary key. The lookup's own reads are compiled once per shape and
+run as SQL text with parameters (``Prepared``): building and compiling them per request cost more CPU
+than the database spent on them.
 """
 
 from __future__ import annotations

@@ -121,9 +121,13 @@ async def search_variants(
     return _json({"items": items, "next_after": items[-1]["vehicle_variant_id"] if len(rows) > limit else None})
 
 
+VARIANT_QUERY = sa.select(*VARIANT_COLUMNS, vehicle_variant.c.fitments).where(
+    vehicle_variant.c.vehicle_variant_id == sa.bindparam("variant_id")
+)  # built once: every lookup reads its variant first
+
+
 async def _variant(conn: AsyncConnection, variant_id: int) -> dict[str, Any]:
-    query = sa.select(*VARIANT_COLUMNS, vehicle_variant.c.fitments)
-    row = (await conn.execute(query.where(vehicle_variant.c.vehicle_variant_id == variant_id))).mappings().first()
+    row = (await conn.execute(VARIANT_QUERY, {"variant_id": variant_id})).mappings().first()
     if row is None:
         raise ApiError(404, "unknown_vehicle", f"No vehicle variant {variant_id}; search /api/v1/vehicles.")
     variant = dict(row)
@@ -176,7 +180,7 @@ async def _answer(
     context: dict[str, Any], limit: int,
 ) -> Response:  # fmt: skip
     page = ranked[:limit]
-    rows = {row.article_number: row for row in (await conn.execute(items_query([r[0] for r in page])))}
+    rows = {row.article_number: row for row in (await conn.execute(*items_query([r[0] for r in page])))} if page else {}
     items = [
         {**product_body(rows[number]),
          "fitment": {"match_score": score, "is_original_equipment": oe, "axle": axle}}

@@ -442,9 +442,16 @@ async def wheel_candidates(
     return page
 
 
-def items_query(article_numbers: list[str]) -> sa.Select[Any]:
-    """The catalogue rows of a page (by primary key)."""
-    return sa.select(*ITEM_COLUMNS).where(catalog_article.c.article_number.in_(article_numbers))
+@functools.lru_cache(maxsize=128)
+def _items_template(count: int) -> sa.Select[Any]:
+    numbers = [_param(f"article{n}", sa.String()) for n in range(count)]
+    return sa.select(*ITEM_COLUMNS).where(catalog_article.c.article_number.in_(numbers))
+
+
+def items_query(article_numbers: list[str]) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The catalogue rows of a page (by primary key): one statement per page size, built once (its
+    compiled form cached by SQLAlchemy), and its parameters."""
+    return _items_template(len(article_numbers)), {f"article{n}": v for n, v in enumerate(article_numbers)}
 
 
 VARIANT_COLUMNS = [vehicle_variant.c[name] for name in (

@@ -26,7 +26,7 @@ SPEC_FILE = REPO_ROOT / "docs" / "performance-backlog.md"  # the project's copy 
 UPSTREAM_SPEC = REPO_ROOT.parent / "shared" / "spec" / "performance-backlog.md"  # where the spec is maintained
 SPEC_SECTION = "## Schema and index specs"
 # Which island holds which of the spec's projection tables (docs/data-model.md).
-# Columns an island adds after a spec table's own (the set list filters and shows them: webshop_0007).
+# Columns an island adds after a spec table's own (the set list filters and shows them: webshop_0008).
 SPEC_EXTENSIONS = {
     ("webshop", "wheel_set_projection"): (
         "is_staggered",

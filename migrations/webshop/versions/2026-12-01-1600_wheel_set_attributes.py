@@ -6,8 +6,8 @@
 - ``idx_vtf_size`` on ``vehicle_tyre_fitment``: a catalogue change of a tyre finds the variants that take
   its size (their sets are composed again).
 
-Revision ID: webshop_0007
-Revises: webshop_0006
+Revision ID: webshop_0008
+Revises: webshop_0007
 Create Date: 2026-12-01 16:00:00 UTC
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "webshop_0007"
-down_revision: str | None = "webshop_0006"
+revision: str = "webshop_0008"
+down_revision: str | None = "webshop_0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -234,7 +234,7 @@ async def test_clear_errors_for_a_refused_token_or_an_unreachable_stock_import(s
 def test_cli_is_plugged_in_and_refuses_other_domains() -> None:
     plugged = {entry_point.name: entry_point for entry_point in entry_points(group="atraxion.commands")}
     assert plugged["projection"].load() is cli.app
-    for command in (["reconcile", "--domain", "sets"], ["rebuild", "--domain", "prices", "--scope", "all"]):
+    for command in (["reconcile", "--domain", "orders"], ["rebuild", "--domain", "prices", "--scope", "all"]):
         result = CliRunner().invoke(cli.app, command)
         assert result.exit_code == 2
         message = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # unwrap rich's error box

@@ -30,7 +30,8 @@ from webshop.wheel_sets.compose import (
     set_price,
     set_quantity,
 )
-from webshop.wheel_sets.queries import SetListing, list_query
+from webshop.wheel_sets.queries import SORTS, SetListing, list_query
+from webshop.wheel_sets.reference import reference_page, reference_sets
 
 
 @pytest.fixture
@@ -291,3 +292,24 @@ async def test_a_set_list_is_one_index_range_read(shop: Shop) -> None:
     assert len(plan) == 1, plan
     assert plan[0]["key"] == "idx_wsp_vehicle_season_qty_price", plan
     assert plan[0]["type"] in ("ref", "range"), plan
+
+
+async def test_the_reference_path_answers_what_the_projection_holds(shop: Shop, api: httpx.AsyncClient) -> None:
+    """Dual-read: the request-time composition (every candidate, quantities in Python) equals the projection
+    row for row, and the set list's pages equal the reference's."""
+    await shop.stock("W-16-65", 9, "100.00")
+    await shop.stock("W-19-90", 3, "150.00")
+    await shop.drain()
+    projection = await shop.sets()
+    async with shop.db.reader.connect() as conn:
+        for variant_id in (GOLF, BMW, CLIO):
+            reference = {p.wheel_set.set_key: p for p in await reference_sets(conn, variant_id)}
+            stored = {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in projection.items()
+                      if r["vehicle_variant_id"] == variant_id}  # fmt: skip
+            assert {k: p.row() for k, p in reference.items()} == stored
+            for sort in SORTS:
+                listing = SetListing(variant_id, ("summer",), None, None, False, None, Decimal("2000"), sort)
+                params = {"season": "summer", "price_max": 2000, "sort": sort, "limit": 5}
+                answer = await api.get(f"/api/v1/vehicles/{variant_id}/wheel-sets", params=params)
+                expected = reference_page(list(reference.values()), listing, None, 5)
+                assert [s["set_key"] for s in answer.json()["items"]] == [p.wheel_set.set_key for p in expected]

@@ -114,7 +114,7 @@ vehicle_tyre_exclusion = sa.Table(
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
-# The spec's set table plus what the set list filters and shows without reading components (webshop_0007).
+# The spec's set table plus what the set list filters and shows without reading components (webshop_0008).
 wheel_set_projection = spec.wheel_set_projection(metadata)
 for _column in (
     sa.Column("is_staggered", sa.Boolean, nullable=False),

@@ -75,20 +75,22 @@ async def recompose(session: AsyncSession, variant_ids: Sequence[int]) -> int:
         return 0
     started = time.perf_counter()
     composed = await compose_variants(session, ids)
-    await delete_sets(session, ids)
     sets = [wheel_set for sets in composed.values() for wheel_set in sets]
+    await delete_sets(session, ids, [s.set_key for s in sets])
     await write_sets(session, sets)
     metrics.RECOMPUTE_SECONDS.labels("webshop", DOMAIN).observe(time.perf_counter() - started)
     _observe("set", "composed", len(sets))
     return len(sets)
 
 
-async def delete_sets(session: AsyncSession, variant_ids: Sequence[int]) -> None:
-    """The variants' sets and their reverse index rows."""
+async def delete_sets(session: AsyncSession, variant_ids: Sequence[int], keys: Sequence[str] = ()) -> None:
+    """The variants' sets and their reverse index rows, and any index rows left of ``keys`` (a repair)."""
     s, i = set_projection, component_index
     for chunk in chunked(variant_ids, 1_000):
         await session.execute(sa.delete(i).where(i.c.set_key == s.c.set_key).where(s.c.vehicle_variant_id.in_(chunk)))
         await session.execute(sa.delete(s).where(s.c.vehicle_variant_id.in_(chunk)))
+    for key_chunk in chunked(keys, KEY_CHUNK):
+        await session.execute(sa.delete(i).where(i.c.set_key.in_(key_chunk)))
 
 
 async def write_sets(session: AsyncSession, sets: Sequence[WheelSet]) -> None:

@@ -38,7 +38,18 @@ from webshop.app import create_app
 from webshop.projections import fitment
 from webshop.projections.catalog import catalog_row
 from webshop.tables import catalog_article
-from webshop.vehicles.queries import page_of, tyre_candidates, wheel_candidates
+from webshop.vehicles.queries import (
+    NO_PRICE_KEY,
+    SizeFit,
+    exclusions_query,
+    included_tyres_query,
+    merge_tyres,
+    size_fits_query,
+    tyre_page,
+    tyre_page_query,
+    wheel_page,
+    wheel_score_counts,
+)
 
 SPEEDS = "QRSTHVWY"
 Row = dict[str, Any]
@@ -105,21 +116,26 @@ async def world(settings: ServiceSettings) -> dict[str, Any]:
         await conn.exec_driver_sql("ANALYZE TABLE catalog_article")
     tyres = [r for r in rows.values() if r["article_type"] == "tyre"]
     wheels = [r for r in rows.values() if r["article_type"] == "wheel" and r["pcd"] == Decimal("112.0")][:60]
-    excluded = next(r["article_number"] for r in tyres if (r["width"], r["aspect"], r["rim_diameter"]) == (205, 55, 16))
-    included = next(r["article_number"] for r in tyres if r["rim_diameter"] == 18)
+    # Exclusions among the cheapest OE-size tyres (they fall in the first reads); two includes, one of a
+    # size that does not fit and one that also fits by size (its mapping row's score holds, once).
+    oe_size = sorted((r for r in tyres if (r["width"], r["aspect"], r["rim_diameter"]) == (205, 55, 16)
+                      and expected_tyre_score(SIZES[0], r) is not None),
+                     key=lambda r: (r["best_price"] is None, r["best_price"] or 0, r["article_number"]))  # fmt: skip
+    excluded = {r["article_number"] for r in oe_size[:3]}
+    included = {next(r["article_number"] for r in tyres if r["rim_diameter"] == 18), oe_size[5]["article_number"]}
     mappings: list[FitmentMapping] = [
         (w["article_number"], "wheel", "both", False, rng.choice((100, 90, 80, 72))) for w in wheels
     ]
-    mappings.append((included, "tyre", "both", False, 75))
+    mappings += [(number, "tyre", "both", False, 75) for number in sorted(included)]
     change = FitmentMappingChanged(vehicle_variant_id=7, version=1, replace=True, tyre_sizes=SIZES,
-                                   tyre_exclusions=[TyreExclusion(axle="both", article_number=excluded)],
+                                   tyre_exclusions=[TyreExclusion(axle="both", article_number=n) for n in excluded],
                                    mappings_upserted=mappings)  # fmt: skip
     consumer = Consumer(settings=settings, queue_class=BULK, handlers=fitment.HANDLERS, sessions=db.sessions,
                         outbox=Outbox(settings))  # fmt: skip
     envelopes = [Envelope.wrap(event, produced_by="vehicle-data", correlation_id="t") for event in (golf(), change)]
     assert await consumer.apply_batch(envelopes) == [True, True]
     await db.dispose()
-    return {"rows": rows, "tyres": tyres, "wheels": {m[0]: m[4] for m in mappings[:-1]},
+    return {"rows": rows, "tyres": tyres, "wheels": {m[0]: m[4] for m in mappings if m[1] == "wheel"},
             "excluded": excluded, "included": included}  # fmt: skip
 
 
@@ -130,10 +146,10 @@ async def client(settings: ServiceSettings, world: dict[str, Any]) -> AsyncItera
         yield client
 
 
-async def all_pages(client: httpx.AsyncClient, path: str, **params: Any) -> list[Row]:
+async def all_pages(client: httpx.AsyncClient, path: str, limit: int = 7, **params: Any) -> list[Row]:
     items, cursor = [], None
     while True:
-        response = await client.get(path, params={**params, "limit": 7, **({"cursor": cursor} if cursor else {})})
+        response = await client.get(path, params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
         assert response.status_code == 200, response.text
         body = response.json()
         items += body["items"]
@@ -146,14 +162,14 @@ def expected_tyres(world: dict[str, Any], seasons: set[str] | None = None, in_st
     for row in world["tyres"]:
         if (seasons and row["season"] not in seasons) or (in_stock and row["sellable_qty"] <= 0):
             continue
-        if row["article_number"] == world["included"]:
+        if row["article_number"] in world["included"]:
             found.append((row["article_number"], 75, row))
             continue
         for fit in SIZES:
             size = (fit.width, fit.aspect, fit.rim_diameter)
             if (
                 size == (row["width"], row["aspect"], row["rim_diameter"])
-                and row["article_number"] != world["excluded"]
+                and row["article_number"] not in world["excluded"]
             ):
                 if (score := expected_tyre_score(fit, row)) is not None:
                     found.append((row["article_number"], score, row))
@@ -161,29 +177,37 @@ def expected_tyres(world: dict[str, Any], seasons: set[str] | None = None, in_st
 
 
 @pytest.mark.parametrize(
-    ("seasons", "in_stock"), [(None, False), ({"winter"}, False), ({"summer", "all_season"}, True)]
+    ("seasons", "in_stock", "limit"),
+    [(None, False, 7), (None, False, 2), ({"winter"}, False, 7), ({"summer", "all_season"}, True, 3)],
 )
 async def test_tyres_that_fit_in_score_then_price_order_over_pages(
-    client: httpx.AsyncClient, world: dict[str, Any], seasons: set[str] | None, in_stock: bool
+    client: httpx.AsyncClient, world: dict[str, Any], seasons: set[str] | None, in_stock: bool, limit: int
 ) -> None:
+    """Pages of 2 put a cursor on nearly every row: inside a score class, among its unpriced tyres, on
+    the boundary between classes and sizes."""
     params: dict[str, Any] = {"in_stock": in_stock, **({"season": sorted(seasons)} if seasons else {})}
-    items = await all_pages(client, "/api/v1/vehicles/7/tyres", **params)
+    items = await all_pages(client, "/api/v1/vehicles/7/tyres", limit, **params)
     expected = expected_tyres(world, seasons, in_stock)
-    assert len(expected) > 14  # several pages of 7
+    assert len(expected) > 3 * limit  # several pages
     assert [item["article_number"] for item in items] == expected
-    assert world["excluded"] not in expected
+    assert not world["excluded"] & set(expected)
+    assert len({item["fitment"]["match_score"] for item in items}) >= 3  # several classes and sizes
+    assert any(item["availability"]["best_price"] is None for item in items)
     assert all(item["fitment"]["axle"] == "both" and "availability" in item for item in items)
 
 
 async def test_wheels_of_the_mapping_in_score_then_price_order(
     client: httpx.AsyncClient, world: dict[str, Any]
 ) -> None:
-    items = await all_pages(client, "/api/v1/vehicles/7/wheels")
     rows = world["rows"]
     expected = sorted(((n, s, rows[n]) for n, s in world["wheels"].items()), key=sort_key)
-    assert [(i["article_number"], i["fitment"]["match_score"]) for i in items] == [(n, s) for n, s, _ in expected]
-    in_stock = await all_pages(client, "/api/v1/vehicles/7/wheels", in_stock=True)
-    assert [i["article_number"] for i in in_stock] == [n for n, _, r in expected if r["sellable_qty"] > 0]
+    for limit in (7, 2, 100):
+        items = await all_pages(client, "/api/v1/vehicles/7/wheels", limit)
+        assert [(i["article_number"], i["fitment"]["match_score"]) for i in items] == [(n, s) for n, s, _ in expected]
+        # in stock: fewer rows than the scores' counts promise, so more scores are read to fill a page
+        in_stock = await all_pages(client, "/api/v1/vehicles/7/wheels", limit, in_stock=True)
+        assert [i["article_number"] for i in in_stock] == [n for n, _, r in expected if r["sellable_qty"] > 0]
+    assert any(rows[n]["best_price"] is None for n, _, _ in expected)
 
 
 async def test_the_selector_walks_make_model_year_variant(client: httpx.AsyncClient) -> None:
@@ -232,20 +256,68 @@ async def engine(settings: ServiceSettings, world: dict[str, Any]) -> AsyncItera
     await engine.dispose()
 
 
-async def plan(engine: AsyncEngine, statement: sa.Select[Any]) -> list[Row]:
+def test_a_page_that_exclusions_left_unproven_is_read_again() -> None:
+    """A read cut at its limit may hold more: when dropped rows leave fewer proven rows than wanted, the
+    merge says so (and the lookup reads deeper) instead of returning a short or wrong page."""
+    price = Decimal("50.00")
+    rows = [(0, "A", 100, price, True), (0, "B", 100, price + 1, True), (1, "C", 95, price, False)]
+    assert merge_tyres(rows, [], set(), None, 2, 2) == [("A", 100, price, True), ("B", 100, price + 1, True)]
+    assert merge_tyres(rows, [], {"A"}, None, 2, 2) is None  # read 0 may have a third row before C
+    assert merge_tyres(rows, [], {"A"}, None, 3, 2) == [("B", 100, price + 1, True), ("C", 95, price, False)]
+    included = [("C", 75, NO_PRICE_KEY, False)]  # an include's own score replaces its size's score
+    assert merge_tyres(rows, included, set(), None, 3, 3)[-1] == ("C", 75, NO_PRICE_KEY, False)  # type: ignore[index]
+
+
+async def plan(engine: AsyncEngine, statement: sa.Executable) -> list[Row]:
     sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         return [dict(row._mapping) for row in await conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%"))]
 
 
-@pytest.mark.parametrize("product_type", ["tyre", "wheel"])
-async def test_lookups_read_indexes_not_tables(engine: AsyncEngine, product_type: str) -> None:
-    """Every table access is by an index (the derived table of the candidates is the page's own sort)."""
-    candidates = tyre_candidates(7, "both", [], False) if product_type == "tyre" else wheel_candidates(7, "both", False)
-    steps = [step for step in await plan(engine, page_of(candidates, None, 25)) if not step["table"].startswith("<")]
-    assert steps
+def assert_indexed(
+    plan: list[Row],
+    keys: dict[str, set[str]],
+    covered: set[str] = frozenset(),
+    sorts: bool = False,  # type: ignore[assignment]
+) -> int:
+    """Every table access a range/ref/eq_ref of one of the expected indexes, never a scan (nor a sort
+    unless ``sorts``); the number of accesses (0 when the range dive found the index range empty)."""
+    steps = [step for step in plan if step["table"] and not step["table"].startswith("<")]
+    if not steps:
+        assert [step["Extra"] for step in plan] == ["Impossible WHERE noticed after reading const tables"], plan
     for step in steps:
-        assert step["type"] not in ("ALL", "index"), steps
-        if step["table"] == "catalog_article" and product_type == "tyre" and step["type"] != "eq_ref":
-            assert step["key"] == "idx_catalog_article_tyre_fitment", steps
-            assert "Using index" in (step["Extra"] or ""), steps  # covered: no catalogue row read
+        assert step["type"] in ("range", "ref", "eq_ref", "const"), steps
+        assert step["key"] in keys[step["table"]], steps
+        assert sorts or "filesort" not in (step["Extra"] or ""), steps
+        if step["table"] in covered:
+            assert "Using index" in (step["Extra"] or ""), steps  # covered: no table row read
+    return len(steps)
+
+
+async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict[str, Any]) -> None:
+    """The size rows, exclusions and includes by primary key; each score class of each size a range of
+    the tyre price index in price order, covered; wheels: score counts and the chosen scores' rows
+    from the mapping's vehicle index, prices by primary key."""
+    async with engine.connect() as conn:
+        sizes = [SizeFit(*row) for row in await conn.execute(size_fits_query(7, "both"))]
+    assert len(sizes) == len(SIZES)
+    price_index = {"catalog_article": {"idx_catalog_article_tyre_size_price"}}
+    for statement in (size_fits_query(7, "both"), exclusions_query(7, "both")):
+        assert assert_indexed(await plan(engine, statement), {"vehicle_tyre_fitment": {"PRIMARY"},
+                                                              "vehicle_tyre_exclusion": {"PRIMARY"}})  # fmt: skip
+    mapping_keys = {"product_vehicle_mappings": {"idx_pvm_vehicle_type_score"},
+                    "catalog_article": {"PRIMARY"}}  # fmt: skip
+    assert assert_indexed(await plan(engine, included_tyres_query(7, "both", [], False)), mapping_keys) == 2
+    cursors = [None, (95, Decimal("60.00"), "0"), (90, NO_PRICE_KEY, "0")]
+    for after, seasons, in_stock in zip(
+        cursors, ([], ["winter"], ["summer", "all_season"]), (False, True, True), strict=True
+    ):
+        reads = tyre_page(sizes, seasons, in_stock, after, 25)
+        assert len(reads) >= 3
+        accesses = [assert_indexed(await plan(engine, read), price_index, {"catalog_article"}) for read in reads]
+        assert sum(accesses) >= 2  # reads that find rows (some classes are empty in the test catalogue)
+        assert assert_indexed(await plan(engine, tyre_page_query(reads)), price_index, {"catalog_article"})
+    assert assert_indexed(await plan(engine, wheel_score_counts(7, "both", 90)), mapping_keys) == 1
+    for after in (None, (90, Decimal("60.00"), "0")):  # the rows of just the chosen scores, sorted by price
+        page = wheel_page(7, "both", [90, 80], True, after, 25)
+        assert assert_indexed(await plan(engine, page), mapping_keys, sorts=True) == 2

@@ -5,11 +5,15 @@ with a base score and limits, and whoever holds a tyre catalogue applies the sam
 This is that one expression, shared by vehicle-data (its projection check) and the webshop (the
 storefront's tyre lookup), next to the Python form vehicle-data's rules use
 (``vehicle_data.fitment.rules.TyreSizeFit.fit``); the fitment tests hold the two equal.
+
+``tyre_fit_classes`` is the same check split by resulting score, for one size row known in advance: each
+class is a conjunction of plain column predicates, so a lookup can read each class's tyres from an
+index in price order instead of scoring every tyre of the size (tests hold it equal to the expression).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -40,3 +44,43 @@ def tyre_fit_columns(fit: sa.FromClause, tyre: sa.FromClause) -> tuple[sa.Column
         - sa.case((sa.and_(fit.c.reference_run_flat, sa.not_(sa.func.coalesce(tyre.c.run_flat, False))), 10), else_=0)
     )
     return admits, score
+
+
+class SizeRow(Protocol):
+    """The limits of one size row (``TyreSizeFitment``, or a row of a table of its columns)."""
+
+    @property
+    def base_score(self) -> int: ...
+    @property
+    def min_load_index(self) -> int: ...
+    @property
+    def reference_speed_rating(self) -> str: ...
+    @property
+    def reference_run_flat(self) -> bool: ...
+
+
+def tyre_fit_classes(fit: SizeRow, tyre: sa.FromClause) -> list[tuple[int, list[sa.ColumnElement[bool]]]]:
+    """``tyre_fit_columns`` for one size row, as (score, filters) per score class, best score first.
+
+    A tyre of the size is admitted with score S exactly when it meets every filter of class S (and of no
+    other class): load index within limits; speed rating at least the reference (no penalty) or below it
+    on a winter tyre (-5, MariaDB's FIELD ranks an unknown or missing rating 0, below any reference on
+    the scale); when the reference is run-flat, a tyre that is not run-flat -10 (NULL counts as not).
+    """
+    load = tyre.c.load_index.between(int(fit.min_load_index), MAX_LOAD_INDEX)
+    reference = str(fit.reference_speed_rating).rstrip(" ").upper()  # as FIELD compares (collation, PAD SPACE)
+    rank = SPEED_ORDER.index(reference) + 1 if len(reference) == 1 and reference in SPEED_ORDER else 0
+    speeds: list[tuple[int, list[sa.ColumnElement[bool]]]] = [(0, [])]  # no rating ranks below 0
+    if rank:
+        at_least = list(SPEED_ORDER[rank - 1 :])
+        below = sa.or_(tyre.c.speed_rating.is_(None), tyre.c.speed_rating.not_in(at_least))
+        speeds = [(0, [tyre.c.speed_rating.in_(at_least)]), (5, [below, tyre.c.season == "winter"])]
+    run_flats: list[tuple[int, list[sa.ColumnElement[bool]]]] = [(0, [])]
+    if fit.reference_run_flat:
+        run_flats = [(0, [tyre.c.run_flat.is_(True)]), (10, [tyre.c.run_flat.is_not(True)])]
+    classes = [
+        (int(fit.base_score) - speed_penalty - run_flat_penalty, [load, *speed_filters, *run_flat_filters])
+        for speed_penalty, speed_filters in speeds
+        for run_flat_penalty, run_flat_filters in run_flats
+    ]
+    return sorted(classes, key=lambda item: -item[0])

@@ -31,24 +31,24 @@ catalog_article = sa.Table(
     # article_number (the keyset tie-break) explicitly: MariaDB only reads an index in ORDER BY order when
     # the ORDER BY columns are named in it, not through the primary key InnoDB appends implicitly.
     sa.Index("idx_catalog_article_tyre_size_qty", *TYRE_SIZE, "sellable_qty", "article_number", "season", "brand"),
-    sa.Index("idx_catalog_article_tyre_size_price", *TYRE_SIZE, "best_price", "article_number", "season"),
+    # The price one also serves the vehicle tyre lookup: each score class of a size read in price order,
+    # its filters (load index, speed rating, run-flat, stock) checked in the index (migration webshop_0007).
+    sa.Index(
+        "idx_catalog_article_tyre_size_price",
+        *TYRE_SIZE,
+        "best_price",
+        "article_number",
+        "season",
+        "load_index",
+        "speed_rating",
+        "run_flat",
+        "sellable_qty",
+    ),  # fmt: skip
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),
     sa.Index("idx_catalog_article_brand_model", "brand", "model", "article_number"),
     sa.Index("idx_catalog_article_ean", "ean"),
-    # The vehicle tyre lookup: a size's tyres with what the fit check, the score and the sort read.
-    sa.Index(
-        "idx_catalog_article_tyre_fitment",
-        *TYRE_SIZE,
-        "load_index",
-        "speed_rating",
-        "season",
-        "run_flat",
-        "best_price",
-        "sellable_qty",
-        "article_number",
-    ),  # fmt: skip
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )

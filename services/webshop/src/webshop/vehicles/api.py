@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -30,9 +31,10 @@ from webshop.search.filters import invalid
 from webshop.tables import vehicle_variant
 from webshop.vehicles.queries import (
     VARIANT_COLUMNS,
+    Candidate,
     Key,
+    Run,
     items_query,
-    page_of,
     tyre_candidates,
     variants_query,
     wheel_candidates,
@@ -160,25 +162,30 @@ def _decode(context: dict[str, Any], cursor: str) -> Key:
         raise invalid("cursor", cursor, "not a cursor of this lookup; pass next_cursor unchanged") from exc
 
 
-async def _lookup(
-    conn: AsyncConnection, variant: dict[str, Any], product_type: str, axle: str, candidates: sa.Select[Any],
-    context: dict[str, Any], cursor: str | None, limit: int,
+def _runner(conn: AsyncConnection) -> Run:
+    async def run(statement: sa.Executable) -> Sequence[Any]:
+        return (await conn.execute(statement)).all()
+
+    return run
+
+
+async def _answer(
+    conn: AsyncConnection, variant: dict[str, Any], product_type: str, axle: str, ranked: list[Candidate],
+    context: dict[str, Any], limit: int,
 ) -> Response:  # fmt: skip
-    after = _decode(context, cursor) if cursor else None
-    ranked = (await conn.execute(page_of(candidates, after, limit + 1))).all()
     page = ranked[:limit]
-    rows = {row.article_number: row for row in (await conn.execute(items_query([r.article_number for r in page])))}
+    rows = {row.article_number: row for row in (await conn.execute(items_query([r[0] for r in page])))}
     items = [
-        {**product_body(rows[r.article_number]),
-         "fitment": {"match_score": r.score, "is_original_equipment": bool(r.oe), "axle": axle}}
-        for r in page if r.article_number in rows
+        {**product_body(rows[number]),
+         "fitment": {"match_score": score, "is_original_equipment": oe, "axle": axle}}
+        for number, score, _, oe in page if number in rows
     ]  # fmt: skip
     last = page[-1] if page else None
     return _json({
         "vehicle": {name: variant[name] for name in ("vehicle_variant_id", "make", "model", "variant_name", "axles")},
         "product_type": product_type, "axle": axle, "items": items,
-        "next_cursor": _encode(context, (last.score, last.price_key, last.article_number))
-        if last is not None and len(ranked) > limit else None,
+        "next_cursor": _encode(context, (last[1], last[2], last[0])) if last is not None and len(ranked) > limit
+        else None,
     })  # fmt: skip
 
 
@@ -197,8 +204,9 @@ async def vehicle_tyres(
         variant = await _variant(conn, variant_id)
         chosen = _axle(variant, axle)
         context = {"v": variant_id, "t": "tyre", "a": chosen, "s": sorted(season), "i": in_stock}
-        candidates = tyre_candidates(variant_id, chosen, sorted(season), in_stock)
-        return await _lookup(conn, variant, "tyre", chosen, candidates, context, cursor, limit)
+        after = _decode(context, cursor) if cursor else None
+        ranked = await tyre_candidates(_runner(conn), variant_id, chosen, sorted(season), in_stock, after, limit + 1)
+        return await _answer(conn, variant, "tyre", chosen, ranked, context, limit)
 
 
 @router.get("/{variant_id}/wheels")
@@ -215,5 +223,6 @@ async def vehicle_wheels(
         variant = await _variant(conn, variant_id)
         chosen = _axle(variant, axle)
         context = {"v": variant_id, "t": "wheel", "a": chosen, "i": in_stock}
-        return await _lookup(conn, variant, "wheel", chosen, wheel_candidates(variant_id, chosen, in_stock),
-                             context, cursor, limit)  # fmt: skip
+        after = _decode(context, cursor) if cursor else None
+        ranked = await wheel_candidates(_runner(conn), variant_id, chosen, in_stock, after, limit + 1)
+        return await _answer(conn, variant, "wheel", chosen, ranked, context, limit)

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from wheel_set_world import BMW, CLIO, FITMENT, GOLF, Shop, open_shop
 
 from foundation.settings import ServiceSettings
@@ -313,3 +314,22 @@ async def test_the_reference_path_answers_what_the_projection_holds(shop: Shop, 
                 answer = await api.get(f"/api/v1/vehicles/{variant_id}/wheel-sets", params=params)
                 expected = reference_page(list(reference.values()), listing, None, 5)
                 assert [s["set_key"] for s in answer.json()["items"]] == [p.wheel_set.set_key for p in expected]
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_repeated_changes_of_a_component_are_refreshed_once_and_freshness_is_recorded(shop: Shop) -> None:
+    linked = {k for n, _, k in await shop.links() if n == "T-205-S1"}
+    refreshed = _sample("projection_recompute_rows_total", island="webshop", domain="sets", kind="set",
+                        outcome="refreshed")  # fmt: skip
+    fresh = _sample("projection_freshness_seconds_count", island="webshop", projection="wheel_sets")
+    for qty in (3, 9, 14):
+        await shop.stock("T-205-S1", qty)
+    assert await shop.drain() == 3  # three requests, one batch
+    assert _sample("projection_recompute_rows_total", island="webshop", domain="sets", kind="set",
+                   outcome="refreshed") - refreshed == len(linked)  # fmt: skip
+    assert _sample("projection_freshness_seconds_count", island="webshop", projection="wheel_sets") - fresh == 3
+    sets = await shop.sets()
+    assert {sets[k]["sellable_quantity"] for k in linked} == {3}  # floor(min(20, 14) / 4)

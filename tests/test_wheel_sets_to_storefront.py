@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,15 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from erp_middleware.app import create_app as erp_app
 from erp_middleware.articles.models import COLUMNS
 from erp_middleware.articles.service import import_article_export
-from erp_middleware.worker import create_worker_app as erp_worker
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.outbox import Outbox
-from integration_sdk.testing import delete_broker_namespace, truncate_tables
-from live_suite import TOKEN, LiveSuite, eventually, live_settings
-from stock_import.app import create_app as stock_app
+from live_suite import TOKEN, LiveSuite, eventually, islands_running
 from stock_import.imports.service import register_suppliers
-from stock_import.worker import create_worker_app as stock_worker
-from vehicle_data.app import create_app as vehicle_app
 from vehicle_data.vehicles.service import sync_variants
-from vehicle_data.worker import create_worker_app as vehicle_worker
-from webshop.app import create_app as webshop_app
 from webshop.tables import wheel_set_component_index
-from webshop.worker import create_worker_app as webshop_worker
 
 scenarios("features/wheel_sets.feature")
 
@@ -68,25 +58,10 @@ def _variant(variant_id: int, make: str, model: str, hub: str, sizes: list[tuple
 
 @pytest.fixture
 def suite(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> Iterator[LiveSuite]:
-    settings = live_settings(migrated_islands, secrets.token_hex(2))
-    settings["stock-import"] = settings["stock-import"].model_copy(
-        update={"feed_store_dir": tmp_path / "store", "feed_drop_dir": tmp_path / "drop"}
-    )
-
-    async def empty() -> None:
-        for island in ("erp-middleware", "vehicle-data", "stock-import", "webshop"):
-            await truncate_tables(settings[island])
-
-    asyncio.run(empty())
-    apps = {
-        "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
-        "vehicle-data": vehicle_app, "vehicle-data worker": vehicle_worker,
-        "stock-import": stock_app, "stock-import worker": stock_worker,
-        "webshop": webshop_app, "webshop worker": webshop_worker,
-    }  # fmt: skip
-    with LiveSuite(settings, apps) as live:
+    with islands_running(
+        migrated_islands, ("erp-middleware", "vehicle-data", "stock-import", "webshop"), tmp_path
+    ) as live:
         yield live
-    asyncio.run(delete_broker_namespace(settings["webshop"]))
 
 
 @pytest.fixture

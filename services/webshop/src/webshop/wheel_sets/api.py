@@ -21,7 +21,7 @@ from foundation.app import ReaderDep
 from foundation.errors import ApiError
 from webshop.search.api import product_body
 from webshop.search.filters import invalid
-from webshop.vehicles.api import Cursor, Limit, Season, _json, _variant
+from webshop.vehicles.api import Cursor, Limit, Season, json_response, read_variant
 from webshop.wheel_sets.compose import ROLE_COUNT
 from webshop.wheel_sets.queries import SORTS, SetListing, components_query, detail_query, list_query
 
@@ -97,10 +97,10 @@ async def vehicle_wheel_sets(
     async with reader.connect() as conn:
         rows = (await conn.execute(list_query(listing, after, limit + 1))).all()
         if not rows and after is None:
-            await _variant(conn, variant_id)  # 404 for an unknown variant; a known one may have no set
+            await read_variant(conn, variant_id)  # 404 for an unknown variant; a known one may have no set
     page = rows[:limit]
     last = page[-1] if page else None
-    return _json({
+    return json_response({
         "vehicle_variant_id": variant_id,
         "items": [set_body(row) for row in page],
         "next_cursor": _encode(context, getattr(last, column), last.set_key) if last and len(rows) > limit else None,
@@ -132,4 +132,4 @@ async def wheel_set_detail(reader: ReaderDep, set_key: SetKey) -> Response:
         "mounting_fee": row.mounting_fee,
         "total": row.set_price,
     }
-    return _json(body)
+    return json_response(body)

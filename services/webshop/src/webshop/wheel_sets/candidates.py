@@ -1,8 +1,13 @@
 """The bounded set candidates of many variants at once, from the fitment replica and the catalogue.
 
-Window functions keep, per variant, the few best wheels per position and rim diameter and the few best
-tyres per axle, size and season (``compose``'s ranks), so a batch of variants is three statements
-whatever the catalogue's size; ``compose`` then ranks again over what it was given.
+- Wheels: a window function keeps, per variant, position and rim diameter, the few best mapped wheels.
+- Tyres: a size's catalogue tyres are read once (``TyresBySize``) and grouped by what the fit rule reads
+  (season, load index, speed rating, run-flat), each group in rank order; a size row is scored once per
+  group with the rule's Python form (``integration_sdk.tyre_fitment.tyre_fit_score``) and takes the first
+  tyres of its best groups. Joining every size row to every tyre of its size in SQL (126k rows × ~600
+  tyres at full scale) took 50 ms per variant; this takes well under one.
+
+``compose`` then ranks again over what it was given, so only the bounds' superset matters here.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from integration_sdk.tyre_fitment import tyre_fit_columns
+from foundation.bulk import chunked
+from integration_sdk.tyre_fitment import python_speed_rank, tyre_fit_score
 from webshop.tables import (
     catalog_article,
     product_vehicle_mappings,
@@ -33,7 +40,6 @@ from webshop.wheel_sets.compose import (
 )
 
 VARIANT_FIELDS = ("vehicle_variant_id", "make", "drive", "tpms_type", "is_staggered")
-TYRE_GROUP = ("vehicle_variant_id", "axle", "width", "aspect", "rim_diameter", "season")
 
 
 def _top(query: sa.Select[Any], partition: Sequence[str], order: Sequence[sa.ColumnElement[Any]], keep: int,
@@ -66,27 +72,19 @@ def wheel_candidates_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
     return _top(query, ("vehicle_variant_id", "position", "rim_diameter"), order, WHEELS_PER_DIAMETER)  # type: ignore[arg-type]
 
 
-def tyre_candidates_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
-    """Per variant, axle, size and season the best fitting tyres: by size (less exclusions) or included."""
-    fit, c, x, m = vehicle_tyre_fitment, catalog_article, vehicle_tyre_exclusion, product_vehicle_mappings
-    admits, score = tyre_fit_columns(fit, c)
-    tyre_columns = (c.c.article_number, c.c.width, c.c.aspect, c.c.rim_diameter, c.c.season, c.c.eu_wet, c.c.eu_fuel)
-    by_size = (
-        sa.select(fit.c.vehicle_variant_id, fit.c.axle, *tyre_columns, score.label("score"))
-        .select_from(fit)
-        .join(c, sa.and_(c.c.width == fit.c.width, c.c.aspect == fit.c.aspect, c.c.rim_diameter == fit.c.rim_diameter))
-        .outerjoin(
-            x,
-            sa.and_(
-                x.c.vehicle_variant_id == fit.c.vehicle_variant_id,
-                x.c.axle == fit.c.axle,
-                x.c.article_number == c.c.article_number,
-            ),
-        )  # fmt: skip
-        .where(fit.c.vehicle_variant_id.in_(variant_ids), c.c.season.is_not(None), admits, x.c.article_number.is_(None))
-    )
-    included = (
-        sa.select(m.c.vehicle_variant_id, m.c.position.label("axle"), *tyre_columns, m.c.match_score.label("score"))
+def size_rows_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
+    """The variants' tyre size rows (their limits and base score)."""
+    fit = vehicle_tyre_fitment.c
+    return sa.select(fit.vehicle_variant_id, fit.axle, fit.width, fit.aspect, fit.rim_diameter, fit.base_score,
+                     fit.min_load_index, fit.reference_speed_rating, fit.reference_run_flat).where(
+        fit.vehicle_variant_id.in_(variant_ids))  # fmt: skip
+
+
+def included_tyres_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
+    """Tyres an operator included for the variants, with their mapped score."""
+    m, c = product_vehicle_mappings, catalog_article
+    return (
+        sa.select(m.c.vehicle_variant_id, m.c.position.label("axle"), *_tyre_columns(c), m.c.match_score.label("score"))
         .join(c, c.c.article_number == m.c.article_number)
         .where(
             m.c.vehicle_variant_id.in_(variant_ids),
@@ -95,12 +93,83 @@ def tyre_candidates_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
             c.c.season.is_not(None),
         )  # fmt: skip
     )
-    both = sa.union_all(by_size, included).subquery("fitting")
-    keys = [both.c[name] for name in (*TYRE_GROUP, "article_number", "eu_wet", "eu_fuel")]
-    best_of_each = sa.select(*keys, sa.func.max(both.c.score).label("score")).group_by(*keys)
-    order = [lambda t: t.c.score.desc(), lambda t: sa.func.coalesce(t.c.eu_wet, NO_LABEL),
-             lambda t: sa.func.coalesce(t.c.eu_fuel, NO_LABEL), lambda t: t.c.article_number]  # fmt: skip
-    return _top(best_of_each, TYRE_GROUP, order, TYRES_PER_SIZE)  # type: ignore[arg-type]
+
+
+def _tyre_columns(c: sa.Table) -> tuple[sa.ColumnElement[Any], ...]:
+    return (c.c.article_number, c.c.width, c.c.aspect, c.c.rim_diameter, c.c.season, c.c.eu_wet, c.c.eu_fuel)
+
+
+Size = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class CatalogueTyre:
+    """A catalogue tyre with what the fit rule reads and what the set ranks by."""
+
+    article_number: str
+    season: str
+    load_index: int | None
+    speed_rating: str | None
+    run_flat: bool | None
+    eu_wet: str | None
+    eu_fuel: str | None
+
+    def rank(self) -> tuple[str, str, str]:
+        return self.eu_wet or NO_LABEL, self.eu_fuel or NO_LABEL, self.article_number
+
+
+# A size's tyres per season, then per (load index, speed rank, run-flat): every tyre of a group scores the
+# same under any size row, so a size row is scored once per group, not once per tyre.
+Groups = dict[str, dict[tuple[int | None, int, bool], list[CatalogueTyre]]]
+
+
+class TyresBySize:
+    """The catalogue's tyres by size, grouped for the fit rule and in rank order; each size read once.
+
+    One instance serves a whole rebuild (a popular size is read once for thousands of variants); a
+    single recompose uses its own.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[Size, Groups] = {}
+
+    async def load(self, session: AsyncSession, sizes: set[Size]) -> None:
+        c = catalog_article.c
+        for chunk in chunked(sorted(sizes - self.sizes.keys()), 50):
+            rows = await session.execute(
+                sa.select(c.width, c.aspect, c.rim_diameter, c.article_number, c.season, c.load_index,
+                          c.speed_rating, c.run_flat, c.eu_wet, c.eu_fuel)
+                .where(c.article_type == "tyre", sa.tuple_(c.width, c.aspect, c.rim_diameter).in_(chunk),
+                       c.season.is_not(None))
+            )  # fmt: skip
+            for size in chunk:
+                self.sizes[size] = {}
+            for width, aspect, rim, *fields in rows:
+                tyre = CatalogueTyre(*fields)
+                group = (tyre.load_index, python_speed_rank(tyre.speed_rating), bool(tyre.run_flat))
+                self.sizes[(width, aspect, rim)].setdefault(tyre.season, {}).setdefault(group, []).append(tyre)
+            for size in chunk:
+                for groups in self.sizes[size].values():
+                    for tyres in groups.values():
+                        tyres.sort(key=CatalogueTyre.rank)
+
+    def best(self, fit: Any, excluded: set[str]) -> list[TyreCandidate]:
+        """Per season the ``TYRES_PER_SIZE`` best tyres the size row admits (score, then rank), less excluded."""
+        found: list[TyreCandidate] = []
+        size = (fit.width, fit.aspect, fit.rim_diameter)
+        for season, groups in self.sizes.get(size, {}).items():
+            scored: dict[int, list[CatalogueTyre]] = {}
+            for tyres in groups.values():
+                head = tyres[0]
+                score = tyre_fit_score(fit, head.load_index, head.speed_rating, season, head.run_flat)
+                if score is not None:  # a group's first few cover it: the rest rank after them
+                    kept = [t for t in tyres[: TYRES_PER_SIZE + len(excluded)] if t.article_number not in excluded]
+                    scored.setdefault(score, []).extend(kept[:TYRES_PER_SIZE])
+            picked = [(score, t) for score in sorted(scored, reverse=True)
+                      for t in sorted(scored[score], key=CatalogueTyre.rank)][:TYRES_PER_SIZE]  # fmt: skip
+            found += [TyreCandidate(t.article_number, fit.axle, *size, t.season, score, t.eu_wet, t.eu_fuel)
+                      for score, t in picked]  # fmt: skip
+        return found
 
 
 def variants_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
@@ -120,7 +189,7 @@ Candidates = dict[int, tuple[Variant, list[WheelCandidate], list[TyreCandidate]]
 
 
 async def read_candidates(
-    session: AsyncSession, variant_ids: Sequence[int]
+    session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None
 ) -> tuple[Candidates, list[tuple[str, list[str]]]]:
     """The variants that exist among ``variant_ids`` with their candidates, and the sensors their makes may use."""
     variants = {
@@ -134,7 +203,18 @@ async def read_candidates(
         values = row._asdict()
         wheels[values.pop("vehicle_variant_id")].append(WheelCandidate(**values))
     tyres: dict[int, list[TyreCandidate]] = defaultdict(list)
-    for row in await session.execute(tyre_candidates_query(ids)):
+    size_rows = (await session.execute(size_rows_query(ids))).all()
+    catalogue = catalogue or TyresBySize()
+    await catalogue.load(session, {(r.width, r.aspect, r.rim_diameter) for r in size_rows})
+    x = vehicle_tyre_exclusion.c
+    excluded: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for variant_id, axle, number in await session.execute(
+        sa.select(x.vehicle_variant_id, x.axle, x.article_number).where(x.vehicle_variant_id.in_(ids))
+    ):
+        excluded[(variant_id, axle)].add(number)
+    for fit in size_rows:
+        tyres[fit.vehicle_variant_id] += catalogue.best(fit, excluded.get((fit.vehicle_variant_id, fit.axle), set()))
+    for row in await session.execute(included_tyres_query(ids)):
         values = row._asdict()
         variant = variants[values.pop("vehicle_variant_id")]
         for axle in variant.axles if values["axle"] == "both" else (values["axle"],):  # an include for both axles

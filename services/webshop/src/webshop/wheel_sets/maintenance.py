@@ -31,6 +31,7 @@ from webshop.tables import (
     wheel_set_component_index,
     wheel_set_projection,
 )
+from webshop.wheel_sets.candidates import TyresBySize
 from webshop.wheel_sets.recompute import lock_variants, recompose
 from webshop.wheel_sets.reference import reference_sets
 
@@ -203,10 +204,11 @@ async def rebuild(
                 vehicle_variant.c.vehicle_variant_id > (report.resumed_after or 0)))  # fmt: skip
         task = progress.task(f"rebuild sets (variants, pages of {page_size})", total=int(left or 0))
         pages = 0
+        catalogue = TyresBySize()  # each size's tyres read once for the whole rebuild
         async for ids in variant_pages(db, after=report.resumed_after or 0, limit=page_size):
             async with db.sessions.begin() as session:
                 await lock_variants(session, ids)
-                report.sets += await recompose(session, ids)
+                report.sets += await recompose(session, ids, catalogue)
                 await save_checkpoint(session, job, "all", str(ids[-1]), RUNNING, utc_now())
             report.variants += len(ids)
             task.advance(len(ids))

@@ -38,7 +38,7 @@ from webshop.tables import (
 )
 from webshop.tables import wheel_set_component_index as component_index
 from webshop.tables import wheel_set_projection as set_projection
-from webshop.wheel_sets.candidates import read_candidates
+from webshop.wheel_sets.candidates import TyresBySize, read_candidates
 from webshop.wheel_sets.compose import ROLE_COUNT, WheelSet, compose
 
 DOMAIN = "sets"
@@ -59,22 +59,26 @@ async def lock_variants(session: AsyncSession, variant_ids: Sequence[int]) -> No
     )  # fmt: skip
 
 
-async def compose_variants(session: AsyncSession, variant_ids: Sequence[int]) -> dict[int, list[WheelSet]]:
+async def compose_variants(
+    session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None
+) -> dict[int, list[WheelSet]]:
     """The sets the variants get now (a variant not in the replica gets none)."""
-    candidates, sensors = await read_candidates(session, variant_ids)
+    candidates, sensors = await read_candidates(session, variant_ids, catalogue)
     composed: dict[int, list[WheelSet]] = {variant_id: [] for variant_id in variant_ids}
     for variant_id, (variant, wheels, tyres) in candidates.items():
         composed[variant_id] = compose(variant, wheels, tyres, sensors)
     return composed
 
 
-async def recompose(session: AsyncSession, variant_ids: Sequence[int]) -> int:
-    """Compose the variants' sets again: their rows and reverse index replaced, then refreshed; the set count."""
+async def recompose(session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None) -> int:
+    """Compose the variants' sets again: their rows and reverse index replaced, then refreshed; the set count.
+
+    ``catalogue``: tyres already read by size (a rebuild shares one over its pages)."""
     ids = sorted(set(variant_ids))
     if not ids:
         return 0
     started = time.perf_counter()
-    composed = await compose_variants(session, ids)
+    composed = await compose_variants(session, ids, catalogue)
     sets = [wheel_set for sets in composed.values() for wheel_set in sets]
     await delete_sets(session, ids, [s.set_key for s in sets])
     await write_sets(session, sets)

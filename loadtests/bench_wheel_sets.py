@@ -63,17 +63,18 @@ from foundation.bulk import chunked, utc_now
 from foundation.db import Database
 from foundation.island import discover_islands
 from integration_sdk.messaging_schema import OUTBOX_PENDING
-from integration_sdk.migrations import upgrade
+from integration_sdk.migrations import current_revision, downgrade, upgrade
 from integration_sdk.outbox import APPLIED_VERSION, INBOX, OUTBOX
 from integration_sdk.partners.generator import generate, is_current
-from integration_sdk.testing import delete_broker_namespace, island_settings
+from integration_sdk.testing import delete_broker_namespace, island_settings, truncate_tables
 from integration_sdk.topology import BULK, declare_topology, exchange_name, queue_name
 from webshop.projections.stock import STREAM as STOCK_STREAM
-from webshop.tables import article_availability_projection, catalog_article, projection_job_checkpoint
+from webshop.tables import article_availability_projection, catalog_article, projection_job_checkpoint, vehicle_variant
 from webshop.tables import wheel_set_component_index as component_index
 from webshop.tables import wheel_set_projection as set_projection
 from webshop.wheel_sets import maintenance
-from webshop.wheel_sets.compose import MOUNTING_FEES, SEASONS, SETS_PER_SEASON
+from webshop.wheel_sets.candidates import read_candidates, wheel_candidates_query
+from webshop.wheel_sets.compose import MOUNTING_FEES, SEASONS, SETS_PER_SEASON, compose
 from webshop.wheel_sets.queries import SORTS, SetListing, components_query, detail_query, list_query
 from webshop.wheel_sets.reference import reference_page, reference_sets
 
@@ -146,8 +147,10 @@ async def build_world(namespace: str, scale: str, seed: int) -> None:
     await bench_fitment.replicate(vehicle, shop)
 
 
-async def prepare(shop: Any) -> None:
-    """The schema at head; an empty availability projection filled from the catalogue rows' copy (not timed)."""
+async def prepare(shop: Any) -> str | None:
+    """The schema at head; an empty availability projection filled from the catalogue rows' copy (not timed).
+    The revision the schema was at before."""
+    found = await current_revision(shop)
     await upgrade(ISLANDS["webshop"], shop)
     db = Database.from_settings(shop)
     a, c = article_availability_projection, catalog_article
@@ -164,6 +167,40 @@ async def prepare(shop: Any) -> None:
             await conn.execute(sa.text("ANALYZE TABLE article_availability_projection"))
     finally:
         await db.dispose()
+    return found
+
+
+async def restore(shop: Any, found: str | None) -> None:
+    """The shared schema back at the revision it was found at (the fitment benchmark's branch may not know
+    the newer ones, and its ``--reuse`` upgrades to its own head); the sets go with the columns they need."""
+    if found is None or found == await current_revision(shop):
+        return
+    await truncate_tables(shop, "wheel_set_projection", "wheel_set_component_index")
+    await downgrade(ISLANDS["webshop"], shop, found)
+    print(f"schema {shop.db_schema} back at {found} (the set tables emptied)")
+
+
+async def buffer_pool(shop: Any, size: int | None) -> int | None:
+    """Set InnoDB's buffer pool to ``size`` bytes (None: leave it); the size it had."""
+    if size is None:
+        return None
+    db = Database.from_settings(shop)
+    try:
+        async with db.writer.connect() as conn:
+            before = int(await conn.scalar(sa.text("SELECT @@innodb_buffer_pool_size")) or 0)
+            if before != size:
+                await conn.execute(sa.text(f"SET GLOBAL innodb_buffer_pool_size = {int(size)}"))
+                for _ in range(600):  # the resize runs in the background
+                    status = str(await conn.scalar(sa.text(
+                        "SELECT variable_value FROM information_schema.global_status "
+                        "WHERE variable_name = 'INNODB_BUFFER_POOL_RESIZE_STATUS'")) or "")  # fmt: skip
+                    if "ompleted" in status or not status:
+                        break
+                    await asyncio.sleep(0.5)
+            print(f"InnoDB buffer pool {size / 2**30:g} GiB (was {before / 2**30:g} GiB)")
+    finally:
+        await db.dispose()
+    return before
 
 
 async def full_build(shop: Any, page_size: int) -> None:
@@ -202,6 +239,30 @@ async def full_build(shop: Any, page_size: int) -> None:
           f"{kinds[2] or 0:,}, tpms_missing {kinds[1] or 0:,}, in stock {kinds[3] or 0:,}")  # fmt: skip
 
 
+async def page_profile(db: Database, page_size: int, seed: int) -> None:
+    """Where a build page's time goes, for one page of variants (read only, one transaction): the wheel
+    candidates' statement, all of ``read_candidates`` (variants, wheels, tyres, sensors) and ``compose``."""
+    v = vehicle_variant.c
+    async with db.reader.connect() as conn:
+        every = list(await conn.scalars(sa.select(v.vehicle_variant_id).order_by(v.vehicle_variant_id)))
+    first = random.Random(seed).randrange(max(1, len(every) - page_size))
+    ids = every[first : first + page_size]
+    async with db.sessions.begin() as session:
+        started = time.perf_counter()
+        wheels = len((await session.execute(wheel_candidates_query(ids))).all())
+        wheel_s = time.perf_counter() - started
+        started = time.perf_counter()
+        candidates, sensors = await read_candidates(session, ids)
+        read = time.perf_counter() - started
+        started = time.perf_counter()
+        sets = sum(len(compose(variant, wheels, tyres, sensors)) for variant, wheels, tyres in candidates.values())
+        composing = time.perf_counter() - started
+    tyres = sum(len(tyres) for _, _, tyres in candidates.values())
+    print(f"  one page of {len(ids)} variants (ids {ids[0]}..{ids[-1]}), read only: read_candidates "
+          f"{read * 1000:,.0f} ms ({tyres:,} tyre candidates; of it the wheel statement {wheel_s * 1000:,.0f} ms, "
+          f"{wheels:,} rows); compose {composing * 1000:,.0f} ms for {sets:,} sets")  # fmt: skip
+
+
 def kind_of(role: str) -> str:
     return "tpms" if role == "tpms" else role.split("_")[0]
 
@@ -223,7 +284,8 @@ async def sample_components(db: Database, per_kind: int, most: int, seed: int) -
     chosen: list[tuple[str, str, int]] = []
     for kind in ("tyre", "wheel", "tpms"):
         ranked = sorted((n for n in linked if kinds[n] == kind), key=lambda n: (-linked[n], n))
-        picked = ranked[:most] + rng.sample(ranked[most:], min(per_kind - most, len(ranked[most:])))
+        top = min(most, per_kind)
+        picked = ranked[:top] + rng.sample(ranked[top:], min(per_kind - top, len(ranked[top:])))
         chosen += [(n, kind, linked[n]) for n in picked]
     return chosen
 
@@ -626,11 +688,15 @@ async def main(args: argparse.Namespace) -> None:
         await build_world(args.namespace, args.world, args.seed)
     shop = island_settings("webshop", args.namespace, broker_namespace=BROKER_NAMESPACE,
                            redis_key_prefix=BROKER_NAMESPACE, log_level="WARNING")  # fmt: skip
-    await prepare(shop)
+    pool_before = await buffer_pool(shop, int(args.buffer_pool_gib * 2**30) if args.buffer_pool_gib else None)
+    found = await prepare(shop)
     db = Database.from_settings(shop)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         await full_build(shop, args.page_size)
+        await page_profile(db, args.page_size, args.seed)
+        if args.build_only:
+            return
         components = await sample_components(db, args.changes // 3, 2, args.seed)
         processes = [start("webshop worker", shop, 1)]
         await wait_ready(PROCESSES["webshop worker"][1])
@@ -644,6 +710,9 @@ async def main(args: argparse.Namespace) -> None:
         stop(processes)
         await db.dispose()
         await delete_broker_namespace(shop)
+        if not args.keep_head:
+            await restore(shop, found)
+        await buffer_pool(shop, pool_before)
 
 
 if __name__ == "__main__":
@@ -657,4 +726,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--namespace", default=NAMESPACE, help="schemas to use (bfit_: the fitment benchmark's)")
     parser.add_argument("--world", choices=["tiny", "small"], help="first build a world of this scale in --namespace")
+    parser.add_argument("--buffer-pool-gib", type=float, help="InnoDB buffer pool for the run (restored after)")
+    parser.add_argument("--build-only", action="store_true", help="the full build (and its page profile) only")
+    parser.add_argument("--keep-head", action="store_true", help="leave the schema at head (and the sets) after")
     asyncio.run(main(parser.parse_args()))

@@ -25,6 +25,7 @@ from webshop.wheel_sets.compose import (
     TyreCandidate,
     Variant,
     WheelCandidate,
+    choose_sensor,
     compose,
     rim_suits,
     set_key,
@@ -70,6 +71,15 @@ def test_quantity_rules() -> None:
     assert set_quantity(with_sensor, {"W": 40, "T": 40, "S": 7}) == 1
     assert set_quantity(with_sensor, {"W": 40, "T": 40}) == 0  # an unknown component: none
     assert set_price(with_sensor, {"W": Decimal("100"), "T": Decimal("80"), "S": Decimal("30")}, Decimal("60")) == 900
+
+
+def test_a_makes_sensors_are_spread_over_its_variants() -> None:
+    sensors = [("S-3", ["VW", "Audi"]), ("S-1", ["VW"]), ("S-2", ["Audi"]), ("S-4", ["VW"])]
+    chosen = {choose_sensor(Variant(n, "VW", "fwd", "direct", False), sensors) for n in range(1, 10)}
+    assert chosen == {"S-1", "S-3", "S-4"}  # each listing VW, none other
+    assert choose_sensor(Variant(4, "VW", "fwd", "direct", False), sensors) == "S-3"  # sorted, 4 mod 3 = 1
+    assert choose_sensor(Variant(4, "VW", "fwd", "indirect", False), sensors) is None
+    assert choose_sensor(Variant(4, "Fiat", "fwd", "direct", False), sensors) is None
 
 
 def test_rim_width_rule() -> None:

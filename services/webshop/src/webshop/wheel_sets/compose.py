@@ -18,8 +18,8 @@ within half an inch. A standard set is one pair ×4. A staggered set is a front 
 pair ×2 with tyres of one season and, on all-wheel drive, rolling diameters within 1% of each other.
 Per variant and season the ``SETS_PER_SEASON`` best compositions are kept (weakest pair's score, then
 rim diameter, then article numbers), each in every mounting type. A direct-TPMS variant's sets carry the
-compatible sensor (its make listed; the lowest article number) ×4; without one, the set is still sold,
-flagged ``tpms_missing``.
+compatible sensor (its make listed; the make's sensors spread over its variants) ×4; without one, the
+set is still sold, flagged ``tpms_missing``.
 
 Bound at full scale: 20k variants × 3 seasons × 6 compositions × 3 mounting types ≤ 1.08M sets. The
 whole cross product (hundreds of wheels × hundreds of tyres per variant) would be billions of rows
@@ -216,10 +216,17 @@ def pairs(wheels: list[WheelCandidate], tyres: list[TyreCandidate]) -> list[Pair
 
 
 def choose_sensor(variant: Variant, sensors: Iterable[tuple[str, list[str]]]) -> str | None:
-    """A direct-TPMS variant's sensor: the lowest article number of those listing the variant's make."""
+    """A direct-TPMS variant's sensor: one of those listing the variant's make, picked by the variant id
+    (article numbers in order, the id modulo their count).
+
+    Any listed sensor fits; spreading a make's variants over its sensors keeps each sensor in a few
+    hundred sets. One sensor per make (the first, say) would put it in a whole make's sets, over 100k
+    at full scale, and every stock change of it would refresh them all.
+    """
     if variant.tpms_type != "direct":
         return None
-    return min((number for number, makes in sensors if variant.make in makes), default=None)
+    listed = sorted(number for number, makes in sensors if variant.make in makes)
+    return listed[variant.vehicle_variant_id % len(listed)] if listed else None
 
 
 def compose(

@@ -28,9 +28,10 @@ Then, in one run:
 4. set APIs at 1.5x the expected peak (90 req/s, open loop, latency from the intended send time): the
    webshop API as its own process on core 1, the generator on core 0; 70% set lists of random variants
    with sets (random season, mounting type, in-stock filter and sort; some a second page by cursor),
-   30% set details. Beside: the same lists one after the other, the raw driver (the same SQL as literal
-   text through asyncmy, closed loop) and the reference path (``reference_sets`` + ``reference_page``
-   per list, closed loop); dual-read: those lists' first pages from the API against the reference.
+   30% set details. Beside, closed loop: 40 more lists (first pages, random filters) and 40 details
+   through the API, the raw driver (the mix's SQL as literal text through asyncmy) and the reference
+   path (``reference_sets`` + ``reference_page`` for those 40 lists); dual-read: those 40 first pages
+   from the API against the reference's, row by row.
 Targets (issue): set APIs p95 ≤ 25 ms at 90 req/s (SLI 300 ms) and ≥ 20x faster than the reference
 path; component change → sets updated p95 ≤ 2 s.
 """

@@ -32,7 +32,7 @@ from webshop.tables import (
     wheel_set_projection,
 )
 from webshop.wheel_sets.candidates import TyresBySize
-from webshop.wheel_sets.recompute import lock_variants, recompose
+from webshop.wheel_sets.recompute import IN_LIST, lock_variants, recompose
 from webshop.wheel_sets.reference import reference_sets
 
 PAGE_SIZE = 200
@@ -56,7 +56,7 @@ async def drift(conn: AsyncConnection, variant_id: int) -> tuple[int, int]:
     keys = sorted(stored.keys() | expected.keys())
     links: dict[str, set[tuple[str, str]] | None] = dict.fromkeys(keys)
     i = wheel_set_component_index
-    for chunk in chunked(keys, 1_000):
+    for chunk in chunked(keys, IN_LIST):
         rows = await conn.execute(
             sa.select(i.c.set_key, i.c.component_article_number, i.c.component_role).where(i.c.set_key.in_(chunk))
         )

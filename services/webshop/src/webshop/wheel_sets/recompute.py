@@ -43,7 +43,9 @@ from webshop.wheel_sets.compose import ROLE_COUNT, WheelSet, compose
 
 DOMAIN = "sets"
 REQUEST_CHUNK = 5_000  # articles or variants per request message
-KEY_CHUNK = 2_000
+# Keys per IN list: below MariaDB's in_predicate_conversion_threshold (1,000), at which an IN list turns
+# into a join over a temporary table (a 2,000-key delete by set_key scanned the whole reverse index).
+IN_LIST = 500
 
 
 def _observe(kind: str, outcome: str, count: int) -> None:
@@ -90,10 +92,10 @@ async def recompose(session: AsyncSession, variant_ids: Sequence[int], catalogue
 async def delete_sets(session: AsyncSession, variant_ids: Sequence[int], keys: Sequence[str] = ()) -> None:
     """The variants' sets and their reverse index rows, and any index rows left of ``keys`` (a repair)."""
     s, i = set_projection, component_index
-    for chunk in chunked(variant_ids, 1_000):
+    for chunk in chunked(variant_ids, IN_LIST):
         await session.execute(sa.delete(i).where(i.c.set_key == s.c.set_key).where(s.c.vehicle_variant_id.in_(chunk)))
         await session.execute(sa.delete(s).where(s.c.vehicle_variant_id.in_(chunk)))
-    for key_chunk in chunked(keys, KEY_CHUNK):
+    for key_chunk in chunked(keys, IN_LIST):
         await session.execute(sa.delete(i).where(i.c.set_key.in_(key_chunk)))
 
 
@@ -107,7 +109,7 @@ async def write_sets(session: AsyncSession, sets: Sequence[WheelSet]) -> None:
         await insert_rows(session, set_projection, chunk_rows)
     for chunk_links in chunked(links, 20_000):
         await insert_rows(session, component_index, chunk_links)
-    for keys in chunked([s.set_key for s in sets], KEY_CHUNK):
+    for keys in chunked([s.set_key for s in sets], IN_LIST):
         await session.execute(refresh_statement(component_index.c.set_key.in_(keys)))
 
 
@@ -151,7 +153,7 @@ def refresh_statement(linked: sa.ColumnElement[bool]) -> sa.Update:
 async def refresh_for_articles(session: AsyncSession, article_numbers: Sequence[str]) -> int:
     """Quantity and price again for every set the reverse index names for these components; sets touched."""
     touched = 0
-    for chunk in chunked(sorted(set(article_numbers)), 500):
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
         result = await session.execute(refresh_statement(component_index.c.component_article_number.in_(chunk)))
         touched += int(result.rowcount or 0)  # type: ignore[attr-defined]
     _observe("set", "refreshed", touched)
@@ -162,7 +164,7 @@ async def linked_articles(session: AsyncSession, article_numbers: Iterable[str])
     """Those of the articles that are a component of some set."""
     i = component_index.c
     found: list[str] = []
-    for chunk in chunked(sorted(set(article_numbers)), 1_000):
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
         rows = await session.execute(
             sa.select(i.component_article_number).distinct().where(i.component_article_number.in_(chunk))
         )
@@ -179,7 +181,7 @@ async def variants_using(session: AsyncSession, article_numbers: Iterable[str]) 
     """
     i, s = component_index, set_projection
     found: set[int] = set()
-    for chunk in chunked(sorted(set(article_numbers)), 1_000):
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
         rows = await session.execute(
             sa.select(s.c.vehicle_variant_id).distinct().join(i, i.c.set_key == s.c.set_key)
             .where(i.c.component_article_number.in_(chunk))

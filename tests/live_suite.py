@@ -7,17 +7,20 @@ namespace; steps talk to them over HTTP like their users, and wait for effects w
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, contextmanager
+from importlib import import_module
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
 
 from foundation.settings import ServiceSettings
-from integration_sdk.testing import serve, wait_until_ready
+from integration_sdk.testing import ISLANDS, delete_broker_namespace, serve, truncate_tables, wait_until_ready
 
 T = TypeVar("T")
 TOKEN = {"Authorization": "Bearer local-operator-token"}
@@ -74,3 +77,28 @@ async def eventually(call: Callable[[], Awaitable[T]], done: Callable[[T], bool]
         if done(result) or time.monotonic() > deadline:
             return result
         await asyncio.sleep(0.05)
+
+
+@contextmanager
+def islands_running(
+    migrated: Mapping[str, ServiceSettings], islands: Sequence[str], tmp_path: Path
+) -> Iterator[LiveSuite]:
+    """The islands' API and worker apps running on emptied schemas, in a broker namespace of their own."""
+    settings = live_settings(migrated, secrets.token_hex(2))
+    settings["stock-import"] = settings["stock-import"].model_copy(
+        update={"feed_store_dir": tmp_path / "store", "feed_drop_dir": tmp_path / "drop"}
+    )
+
+    async def empty() -> None:
+        for island in islands:
+            await truncate_tables(settings[island])
+
+    asyncio.run(empty())
+    apps: dict[str, AppFactory] = {}
+    for island in islands:
+        package = ISLANDS[island].package
+        apps[island] = import_module(f"{package}.app").create_app
+        apps[f"{island} worker"] = import_module(f"{package}.worker").create_worker_app
+    with LiveSuite(settings, apps) as live:
+        yield live
+    asyncio.run(delete_broker_namespace(settings["webshop"]))

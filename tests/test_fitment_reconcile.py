@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from contracts import ArticleUpserted, Envelope
+from contracts import ArticleUpserted, Envelope, VehicleVariantUpserted
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.consumer import BatchContext, Consumer
@@ -28,7 +28,15 @@ from vehicle_data.vehicles.service import sync_variants
 from webshop.projections import fitment
 from webshop.projections.fitment_maintenance import FitmentSource, FitmentSourceError, rebuild, reconcile
 from webshop.settings import WebshopSettings
-from webshop.tables import product_vehicle_mappings, projection_job_checkpoint, vehicle_tyre_fitment
+from webshop.tables import (
+    product_vehicle_mappings,
+    projection_job_checkpoint,
+    vehicle_tyre_fitment,
+    wheel_set_component_index,
+    wheel_set_projection,
+)
+from webshop.wheel_sets.reference import reference_sets
+from webshop.worker import MESSAGING
 
 VARIANTS = 7
 
@@ -172,3 +180,27 @@ async def truncate_tables_of(db: Database) -> None:
         for table in ("product_vehicle_mappings", "vehicle_tyre_fitment", "vehicle_tyre_exclusion"):
             await conn.execute(sa.text(f"DELETE FROM {table}"))
         await conn.execute(sa.text("DELETE FROM applied_version WHERE stream = 'fitment'"))
+
+
+async def test_a_repaired_variant_gets_its_wheel_sets_composed_again(
+    db: Database, source: FitmentSource, migrated_islands: dict[str, ServiceSettings]
+) -> None:
+    settings = migrated_islands["webshop"]
+    shop = Consumer(settings=settings, queue_class=BULK, handlers=MESSAGING.handlers[BULK], sessions=db.sessions,
+                    outbox=Outbox(settings))  # fmt: skip
+    tyre = ArticleUpserted(article_number="TY-225", article_type="tyre", brand="B", model="M", description="d",
+                           list_price="90.00", version=1, width=225, aspect=45, rim_diameter=17, load_index=94,
+                           speed_rating="W", season="summer")  # fmt: skip
+    events = [*(wheel(n, (15, 16, 17)[n % 3], ("6.0", "6.5", "7.5")[n % 3]) for n in range(30)), tyre,
+              VehicleVariantUpserted(**record(4), version=1)]  # variant 4 takes 225/45 R17  # fmt: skip
+    assert all(o is True for o in await shop.apply_batch(
+        [Envelope.wrap(e, produced_by="t", correlation_id="t") for e in events]))  # fmt: skip
+    await execute(db, sa.delete(wheel_set_component_index), sa.delete(wheel_set_projection))
+
+    assert (await rebuild(db, source, "4")).written == 1
+
+    async with db.reader.connect() as conn:
+        stored = {row.set_key for row in await conn.execute(sa.select(wheel_set_projection.c.set_key))}
+        expected = {p.wheel_set.set_key for p in await reference_sets(conn, 4)}
+    assert stored
+    assert stored == expected

@@ -3,9 +3,7 @@ vehicle lookups through vehicle-data's fitment, and a rule change recomputes onl
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,21 +15,14 @@ from prometheus_client import REGISTRY
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from contracts import Envelope, FitmentMappingChanged, open_envelope
-from erp_middleware.app import create_app as erp_app
 from erp_middleware.articles.models import COLUMNS
 from erp_middleware.articles.service import import_article_export
-from erp_middleware.worker import create_worker_app as erp_worker
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.outbox import OUTBOX, Outbox
-from integration_sdk.testing import delete_broker_namespace, truncate_tables
-from live_suite import TOKEN, LiveSuite, eventually, live_settings
-from vehicle_data.app import create_app as vehicle_app
+from live_suite import TOKEN, LiveSuite, eventually, islands_running
 from vehicle_data.tables import product_tyre_bucket, product_vehicle_mappings, vehicle_tyre_bucket
 from vehicle_data.vehicles.service import sync_variants
-from vehicle_data.worker import create_worker_app as vehicle_worker
-from webshop.app import create_app as webshop_app
-from webshop.worker import create_worker_app as webshop_worker
 
 scenarios("features/fitment_by_bucket.feature")
 
@@ -64,22 +55,9 @@ def variant(variant_id: int, make: str, model: str, hub: str, offsets: tuple[int
 
 
 @pytest.fixture
-def suite(migrated_islands: dict[str, ServiceSettings]) -> Iterator[LiveSuite]:
-    settings = live_settings(migrated_islands, secrets.token_hex(2))
-
-    async def empty() -> None:
-        for island in ("erp-middleware", "vehicle-data", "webshop"):
-            await truncate_tables(settings[island])
-
-    asyncio.run(empty())
-    apps = {
-        "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
-        "vehicle-data": vehicle_app, "vehicle-data worker": vehicle_worker,
-        "webshop": webshop_app, "webshop worker": webshop_worker,
-    }  # fmt: skip
-    with LiveSuite(settings, apps) as live:
+def suite(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> Iterator[LiveSuite]:
+    with islands_running(migrated_islands, ("erp-middleware", "vehicle-data", "webshop"), tmp_path) as live:
         yield live
-    asyncio.run(delete_broker_namespace(settings["webshop"]))
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ event loop of their own, in a test namespace; steps talk to them over HTTP, like
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,20 +17,13 @@ import pytest
 import sqlalchemy as sa
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from erp_middleware.app import create_app as erp_app
 from erp_middleware.articles.models import COLUMNS
 from erp_middleware.articles.service import import_article_export
-from erp_middleware.worker import create_worker_app as erp_worker
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.outbox import OUTBOX, Outbox
-from integration_sdk.testing import delete_broker_namespace
-from live_suite import TOKEN, LiveSuite, eventually, live_settings
-from stock_import.app import create_app as stock_app
+from live_suite import TOKEN, LiveSuite, eventually, islands_running
 from stock_import.imports.service import register_suppliers
-from stock_import.worker import create_worker_app as stock_worker
-from webshop.app import create_app as webshop_app
-from webshop.worker import create_worker_app as webshop_worker
 
 scenarios("features/stock_to_storefront.feature")
 
@@ -43,26 +34,8 @@ FEED_MAPPING = {"format": "csv", "delimiter": ",", "columns": {"article_number":
 
 @pytest.fixture
 def suite(migrated_islands: dict[str, ServiceSettings], tmp_path: Path) -> Iterator[LiveSuite]:
-    settings = live_settings(migrated_islands, secrets.token_hex(2))
-    settings["stock-import"] = settings["stock-import"].model_copy(
-        update={"feed_store_dir": tmp_path / "store", "feed_drop_dir": tmp_path / "drop"}
-    )
-    asyncio.run(_empty(settings))
-    apps = {
-        "erp-middleware": erp_app, "erp-middleware worker": erp_worker,
-        "stock-import": stock_app, "stock-import worker": stock_worker,
-        "webshop": webshop_app, "webshop worker": webshop_worker,
-    }  # fmt: skip
-    with LiveSuite(settings, apps) as live:
+    with islands_running(migrated_islands, ("erp-middleware", "stock-import", "webshop"), tmp_path) as live:
         yield live
-    asyncio.run(delete_broker_namespace(settings["webshop"]))
-
-
-async def _empty(settings: dict[str, ServiceSettings]) -> None:
-    from integration_sdk.testing import truncate_tables
-
-    for island in ("erp-middleware", "stock-import", "webshop"):
-        await truncate_tables(settings[island])
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from contracts import (
     UnknownMessageType,
     VehicleFitmentRecomputeRequested,
     VehicleVariantUpserted,
+    WheelSetRecomputeRequested,
     open_envelope,
 )
 from contracts.catalog import SPEC_FIELDS, TPMS_SPEC_FIELDS, TYRE_SPEC_FIELDS, WHEEL_SPEC_FIELDS
@@ -107,6 +108,8 @@ SAMPLES: list[Contract] = [
     PlatformTrackingPushRequested(platform_id="bol", platform_order_id="A-991", tracking_number="1Z999", carrier="UPS"),
     ErpOrderDispatchRequested(order_key="bol:A-991"),
     PlatformExportRequested(run_id="run-1", platform_id="bol", kind="delta"),
+    WheelSetRecomputeRequested(request_id="r-1", article_numbers=["MI-245-40-18-PS5"], vehicle_variant_ids=[7],
+                               changed_at=datetime(2026, 3, 1, 10, 30, tzinfo=UTC)),
 ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from foundation.settings import ServiceSettings
-from integration_sdk.tyre_fitment import tyre_fit_classes, tyre_fit_columns
+from integration_sdk.tyre_fitment import tyre_fit_classes, tyre_fit_columns, tyre_fit_score
 
 metadata = sa.MetaData()
 tyre = sa.Table(
@@ -137,3 +137,17 @@ def test_classes_are_best_first_and_split_only_where_the_row_needs_it() -> None:
     assert [score for score, _ in tyre_fit_classes(Fit(), tyre, winter=False)] == [90, 80]  # no winter-only class
     Fit.reference_run_flat, Fit.reference_speed_rating = False, "Z"  # off the scale: nothing ranks below it
     assert [score for score, _ in tyre_fit_classes(Fit(), tyre)] == [90]
+
+
+async def test_the_python_form_scores_as_the_fit_expression(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        expected = await by_expression(conn)
+        sizes = (await conn.execute(sa.select(size_row).order_by(size_row.c.id))).all()
+        tyres = (await conn.execute(sa.select(tyre))).all()
+    got: dict[int, dict[str, int]] = {}
+    for fit in sizes:
+        for t in tyres:
+            score = tyre_fit_score(fit, t.load_index, t.speed_rating, t.season, t.run_flat)
+            if score is not None:
+                got.setdefault(fit.id, {})[t.article_number] = score
+    assert got == expected

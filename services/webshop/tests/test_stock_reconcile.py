@@ -31,7 +31,13 @@ from integration_sdk.testing import ISLANDS, serve, truncate_tables, wait_until_
 from webshop import cli
 from webshop.projections.stock_maintenance import StockSource, StockSourceError, rebuild, reconcile
 from webshop.settings import WebshopSettings
-from webshop.tables import article_availability_projection, catalog_article, projection_job_checkpoint
+from webshop.tables import (
+    article_availability_projection,
+    catalog_article,
+    projection_job_checkpoint,
+    wheel_set_component_index,
+    wheel_set_projection,
+)
 
 STOCK_IMPORT = ISLANDS["stock-import"]
 ETA = utc_now().date() + timedelta(days=5)
@@ -234,8 +240,27 @@ async def test_clear_errors_for_a_refused_token_or_an_unreachable_stock_import(s
 def test_cli_is_plugged_in_and_refuses_other_domains() -> None:
     plugged = {entry_point.name: entry_point for entry_point in entry_points(group="atraxion.commands")}
     assert plugged["projection"].load() is cli.app
-    for command in (["reconcile", "--domain", "sets"], ["rebuild", "--domain", "prices", "--scope", "all"]):
+    for command in (["reconcile", "--domain", "orders"], ["rebuild", "--domain", "prices", "--scope", "all"]):
         result = CliRunner().invoke(cli.app, command)
         assert result.exit_code == 2
         message = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # unwrap rich's error box
         assert "is not a domain; choose one of stock, fitment" in message
+
+
+async def test_a_repaired_article_refreshes_the_wheel_sets_holding_it(db: Database, stock_source: StockSource) -> None:
+    key = "a" * 64
+    await execute(db, sa.insert(catalog_article).values([catalogue_row("ART-002"), catalogue_row("ART-005")]),
+                  sa.insert(wheel_set_projection).values(
+                      set_key=key, vehicle_variant_id=1, season="winter", mounting_type="mounted",
+                      wheel_front_article_number="ART-005", tyre_front_article_number="ART-002",
+                      sellable_quantity=99, set_price=Decimal("1.00"), computed_at=LONG_AGO, is_staggered=False,
+                      rim_diameter=16, match_score=100, mounting_fee=Decimal("60.00"), tpms_missing=False),
+                  sa.insert(wheel_set_component_index).values([
+                      {"component_article_number": "ART-005", "component_role": "wheel", "set_key": key},
+                      {"component_article_number": "ART-002", "component_role": "tyre", "set_key": key}]))  # fmt: skip
+    await rebuild(db, stock_source, "all", page_size=10)
+    async with db.reader.connect() as conn:
+        row = (await conn.execute(sa.select(wheel_set_projection).where(wheel_set_projection.c.set_key == key))).one()
+    # ART-002: 2 at 42.50, ART-005: 5 at 45.50 (the feed): floor(min(2, 5) / 4) sets at 4 x (42.50 + 45.50) + fee
+    assert (row.sellable_quantity, row.set_price) == (0, Decimal("412.00"))
+    assert row.computed_at > LONG_AGO

@@ -30,6 +30,7 @@ from contracts.registry import (
     register,
 )
 from contracts.stock import CorrectionFeedReceived, FeedReceived, FullFeedReceived, StockAvailabilityChanged
+from contracts.wheel_sets import WheelSetRecomputeRequested
 
 __all__ = [
     "REGISTRY",
@@ -62,6 +63,7 @@ __all__ = [
     "UnknownContractVersion",
     "UnknownMessageType",
     "VehicleVariantUpserted",
+    "WheelSetRecomputeRequested",
     "default_idempotency_key",
     "open_envelope",
     "webshop_order_key",

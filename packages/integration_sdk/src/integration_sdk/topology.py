@@ -75,6 +75,7 @@ SUBSCRIPTIONS: dict[str, tuple[Subscription, ...]] = {
         Subscription("stock.availability.changed", BULK),
         Subscription("fitment.mapping.changed", BULK),
         Subscription("vehicle.variant.upserted", BULK),
+        Subscription("webshop.wheel-sets.recompute-requested", BULK),
         Subscription("erp.order.status-changed", HIGH_PRIORITY),
     ),
     "stock-import": (

@@ -6,9 +6,12 @@ This is that one expression, shared by vehicle-data (its projection check) and t
 storefront's tyre lookup), next to the Python form vehicle-data's rules use
 (``vehicle_data.fitment.rules.TyreSizeFit.fit``); the fitment tests hold the two equal.
 
-``tyre_fit_classes`` is the same check split by resulting score, for one size row known in advance: each
-class is a conjunction of plain column predicates, so a lookup can read each class's tyres from an
-index in price order instead of scoring every tyre of the size (tests hold it equal to the expression).
+``tyre_fit_score`` is the same check in Python for one tyre (the webshop's set composition scores a
+size's distinct tyre attributes once instead of joining every size row to every tyre); tests hold it
+equal to the expression. ``tyre_fit_classes`` is the same check split by resulting score, for one size
+row known in advance: each class is a conjunction of plain column predicates, so a lookup can read each
+class's tyres from an index in price order instead of scoring every tyre of the size (tests hold it
+equal to the expression).
 """
 
 from __future__ import annotations
@@ -57,6 +60,25 @@ class SizeRow(Protocol):
     def reference_speed_rating(self) -> str: ...
     @property
     def reference_run_flat(self) -> bool: ...
+
+
+def python_speed_rank(rating: str | None) -> int:
+    """``speed_rank`` in Python: as MariaDB's FIELD compares (case-insensitive, trailing spaces ignored)."""
+    normalised = (rating or "").rstrip(" ").upper()
+    return SPEED_ORDER.index(normalised) + 1 if len(normalised) == 1 and normalised in SPEED_ORDER else 0
+
+
+def tyre_fit_score(
+    fit: SizeRow, load_index: int | None, speed_rating: str | None, season: str | None, run_flat: bool | None
+) -> int | None:
+    """``tyre_fit_columns`` in Python for one tyre: its score under the size row, or None if not admitted
+    (string comparisons as the tables' collation makes them: case-insensitive, trailing spaces ignored)."""
+    if load_index is None or not fit.min_load_index <= load_index <= MAX_LOAD_INDEX:
+        return None
+    below_speed = python_speed_rank(speed_rating) < python_speed_rank(fit.reference_speed_rating)
+    if below_speed and (season or "").rstrip(" ").lower() != "winter":
+        return None
+    return int(fit.base_score) - (5 if below_speed else 0) - (10 if fit.reference_run_flat and not run_flat else 0)
 
 
 def tyre_fit_classes(

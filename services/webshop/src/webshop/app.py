@@ -12,6 +12,7 @@ from webshop.orders.api import router as orders_router
 from webshop.search.api import router as search_router
 from webshop.settings import WebshopSettings
 from webshop.vehicles.api import router as vehicles_router
+from webshop.wheel_sets.api import router as wheel_sets_router
 
 
 def create_app(settings: WebshopSettings | None = None) -> FastAPI:
@@ -21,7 +22,7 @@ def create_app(settings: WebshopSettings | None = None) -> FastAPI:
         settings,
         title="Atraxion webshop",
         description="Storefront read projections (catalogue, availability, fitment replica, wheel sets) and orders.",
-        routers=[search_router, vehicles_router, orders_router],
+        routers=[search_router, vehicles_router, wheel_sets_router, orders_router],
         resources=[*default_resources(settings), BrokerResource(settings)],
         hooks=[outbox_hook()],
     )

@@ -2,12 +2,14 @@
 
 Plugged into the operator CLI through the entry point ``atraxion.commands`` (``projection``). Each
 domain's source is its island's HTTP API, never its schema: ``stock`` stock-import's aggregates,
-``fitment`` vehicle-data's fitment snapshots.
+``fitment`` vehicle-data's fitment snapshots; ``sets`` are checked against the reference composition
+over the webshop's own replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -26,9 +28,10 @@ from webshop.projections.jobs import SourceError
 from webshop.projections.stock_maintenance import PAGE_SIZE, StockSource, rebuild, reconcile
 from webshop.search.cache import bump_catalog_generation
 from webshop.settings import WebshopSettings
+from webshop.wheel_sets import maintenance as sets
 
 app = typer.Typer(no_args_is_help=True, help="Webshop projections: reconcile with their source, or rebuild.")
-DOMAINS = ("stock", "fitment")
+DOMAINS = ("stock", "fitment", "sets")
 T = TypeVar("T")
 
 
@@ -40,7 +43,7 @@ def check_domain(domain: str) -> str:
 
 
 DomainOption = Annotated[
-    str, typer.Option("--domain", callback=check_domain, help="The projection's domain: stock or fitment.")
+    str, typer.Option("--domain", callback=check_domain, help="The projection's domain: stock, fitment or sets.")
 ]
 PageSizeOption = Annotated[int, typer.Option(min=1, max=5_000, help="Aggregates per page (and per transaction).")]
 
@@ -62,11 +65,10 @@ def _run(domain: str, work: Callable[[Database, Any, Progress], Awaitable[T]], w
 
     async def run() -> T:
         db = Database.from_settings(settings)
-        source = (
-            StockSource.from_settings(settings) if domain == "stock" else fitment.FitmentSource.from_settings(settings)
-        )
+        sources = {"stock": StockSource.from_settings, "fitment": fitment.FitmentSource.from_settings}
+        source = sources[domain](settings) if domain in sources else None
         try:
-            async with source:
+            async with source or contextlib.nullcontext():
                 with progress_bars() as progress:
                     result = await work(db, source, progress)
         finally:
@@ -96,7 +98,16 @@ def reconcile_command(
     ] = None,
     page_size: PageSizeOption = PAGE_SIZE,
 ) -> None:
-    """Compare the projection with its source (stock-import's aggregates, vehicle-data's fitment) and fix drift."""
+    """Compare the projection with its source (stock-import's aggregates, vehicle-data's fitment, the
+    reference set composition) and fix drift."""
+    if domain == "sets":
+        checked = _run(domain, lambda db, _, progress: sets.reconcile(db, since, progress, page_size=page_size),
+                       lambda report: report.fixed > 0)  # fmt: skip
+        _print_counts(domain, checked.job_name, checked.counts())
+        if checked.unresolved:
+            console.print(f"[bold red]{checked.unresolved} variants still differ from the reference after recomposing")
+            raise typer.Exit(1)
+        return
     if domain == "fitment":
         found = _run(domain, lambda db, source, progress: fitment.reconcile(db, source, since, progress),
                      lambda report: report.fixed > 0)  # fmt: skip
@@ -118,10 +129,22 @@ def reconcile_command(
 @app.command("rebuild")
 def rebuild_command(
     domain: DomainOption,
-    scope: Annotated[str, typer.Option(help="'all'; stock: an article number; fitment: a variant id or bucket:KEY.")],
+    scope: Annotated[
+        str,
+        typer.Option(help="'all'; stock: an article number; fitment: a variant id or bucket:KEY; sets: a variant id."),
+    ],
     page_size: PageSizeOption = PAGE_SIZE,
 ) -> None:
     """Write the projection from its source; a killed full rebuild resumes where it stopped."""
+    if domain == "sets":
+        if scope != "all" and not scope.isdigit():
+            raise typer.BadParameter("the sets scope is 'all' or a variant id")
+        built = _run(domain, lambda db, _, progress: sets.rebuild(db, scope, progress, page_size=page_size),
+                     lambda report: report.sets > 0)  # fmt: skip
+        if built.resumed_after is not None:
+            console.print(f"resumed {built.job_name} after variant {built.resumed_after}")
+        _print_counts(domain, built.job_name, {"variants": built.variants, "sets": built.sets})
+        return
     if domain == "fitment":
         if scope != "all" and not scope.startswith("bucket:") and not scope.isdigit():
             raise typer.BadParameter("the fitment scope is 'all', a variant id or 'bucket:<tyre or wheel bucket>'")

@@ -100,6 +100,7 @@ vehicle_tyre_fitment = sa.Table(
     sa.Column("reference_speed_rating", sa.String(4), nullable=False),
     sa.Column("reference_run_flat", sa.Boolean, nullable=False),
     sa.Column("computed_at", TIMESTAMP, nullable=False),
+    sa.Index("idx_vtf_size", *TYRE_SIZE),  # a tyre's catalogue change → the variants taking its size
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
@@ -113,7 +114,16 @@ vehicle_tyre_exclusion = sa.Table(
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",
 )
+# The spec's set table plus what the set list filters and shows without reading components (webshop_0008).
 wheel_set_projection = spec.wheel_set_projection(metadata)
+for _column in (
+    sa.Column("is_staggered", sa.Boolean, nullable=False),
+    sa.Column("rim_diameter", sa.SmallInteger, nullable=False),
+    sa.Column("match_score", sa.SmallInteger, nullable=False),
+    sa.Column("mounting_fee", MONEY, nullable=False),
+    sa.Column("tpms_missing", sa.Boolean, nullable=False),  # a direct-TPMS vehicle's set without a sensor
+):
+    wheel_set_projection.append_column(_column)
 wheel_set_component_index = spec.wheel_set_component_index(metadata)
 projection_job_checkpoint = spec.projection_job_checkpoint(metadata)
 

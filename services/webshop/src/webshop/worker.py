@@ -16,10 +16,14 @@ from integration_sdk.topology import BULK, HIGH_PRIORITY
 from webshop.orders import handlers as order_status
 from webshop.projections import catalog, fitment, stock
 from webshop.settings import WebshopSettings
+from webshop.wheel_sets import recompute as wheel_sets
 
 # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
 MESSAGING = MessagingSpec(
-    handlers={BULK: {**catalog.HANDLERS, **stock.HANDLERS, **fitment.HANDLERS}, HIGH_PRIORITY: order_status.HANDLERS}
+    handlers={
+        BULK: {**catalog.HANDLERS, **stock.HANDLERS, **fitment.HANDLERS, **wheel_sets.HANDLERS},
+        HIGH_PRIORITY: order_status.HANDLERS,
+    }
 )
 
 

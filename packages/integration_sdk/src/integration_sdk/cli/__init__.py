@@ -133,6 +133,10 @@ def _print_urls(children: list[Child], log_dir: Path) -> None:
         table.add_row(child.name, child.base_url, docs)
     console.print(table)
     console.print("every island process serves /health/live, /health/ready and /metrics; simulators: /_control/...")
+    shop = next((child.base_url for child in children if child.name == "webshop"), None)
+    if shop is not None:
+        console.print(f"storefront: {shop}/api/v1/products?type=tyre&width=205&aspect=55&diameter=16   "
+                      f"{shop}/api/v1/vehicles/makes   {shop}/api/v1/vehicles/ID/wheel-sets")  # fmt: skip
     console.print(f"logs: {log_dir}/<process>.log   status: `atraxion status`   stop: Ctrl-C")
 
 

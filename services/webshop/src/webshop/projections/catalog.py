@@ -3,22 +3,25 @@
 Applied by article version (``applied_version`` stream ``catalog``), so a late or replayed older event
 never overwrites a newer state and a discontinued article does not come back from an older upsert.
 A new catalogue row takes the article's availability from the stock projection, whichever of the two
-events arrived first.
+events arrived first. The wheel sets of the variants an article may serve are composed again after a
+change (a request to ``webshop.bulk``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from contracts import ArticleUpserted, Envelope
+import sqlalchemy as sa
+
+from contracts import ArticleDiscontinued, ArticleUpserted, Envelope
 from contracts.catalog import SPEC_FIELDS
 from foundation.bulk import upsert, utc_now
 from integration_sdk.consumer import BatchContext, Batched
-from integration_sdk.replicas import versioned_delete
 from integration_sdk.versioning import newest_events
 from webshop.projections.committed import after_projection_commit
 from webshop.projections.stock import copy_availability
 from webshop.tables import catalog_article
+from webshop.wheel_sets.recompute import request_recompute, variants_using
 
 STREAM = "catalog"
 ALL_SPEC_FIELDS = sorted({name for names in SPEC_FIELDS.values() for name in names})
@@ -37,12 +40,30 @@ async def apply_upserts(items: list[tuple[ArticleUpserted, Envelope]], context: 
     if not events:
         return
     rows = [catalog_row(event) for event in events]
+    numbers = [event.article_number for event in events]
     await upsert(context.session, catalog_article, rows)
-    await copy_availability(context.session, [event.article_number for event in events])
+    await copy_availability(context.session, numbers)
+    await _recompose_sets(context, items, numbers)
     after_projection_commit(context, "catalog", [envelope for _, envelope in items])
+
+
+async def apply_discontinued(items: list[tuple[ArticleDiscontinued, Envelope]], context: BatchContext) -> None:
+    """Delete the articles whose discontinuation is the newest applied; their variants' sets follow."""
+    events = await newest_events(context.session, STREAM, items)
+    if not events:
+        return
+    numbers = [event.article_number for event in events]
+    await _recompose_sets(context, items, numbers)
+    await context.session.execute(sa.delete(catalog_article).where(catalog_article.c.article_number.in_(numbers)))
+
+
+async def _recompose_sets(context: BatchContext, items: list[tuple[Any, Envelope]], numbers: list[str]) -> None:
+    """A component's spec or price may change which sets a variant gets: compose those variants again."""
+    variants = await variants_using(context.session, numbers)
+    await request_recompute(context, [envelope for _, envelope in items], variant_ids=variants)
 
 
 HANDLERS = {
     "catalog.article.upserted": Batched(apply_upserts),
-    "catalog.article.discontinued": versioned_delete(catalog_article, STREAM),
+    "catalog.article.discontinued": Batched(apply_discontinued),
 }

@@ -28,6 +28,7 @@ from integration_sdk.replicas import versioned_upsert
 from integration_sdk.versioning import locked_applied_versions, record_applied
 from webshop.projections.committed import after_projection_commit
 from webshop.tables import product_vehicle_mappings, vehicle_tyre_exclusion, vehicle_tyre_fitment, vehicle_variant
+from webshop.wheel_sets.recompute import request_recompute
 
 STREAM = "fitment"
 VARIANT_STREAM = "vehicle"
@@ -149,10 +150,21 @@ async def apply_fitment(items: list[tuple[FitmentMappingChanged, Envelope]], con
         return
     await write_changes(context.session, changes)
     await record_applied(context.session, STREAM, reached)
-    after_projection_commit(context, "fitment", [envelope for _, envelope in items], search_changed=False)
+    envelopes = [envelope for _, envelope in items]
+    await request_recompute(context, envelopes, variant_ids=changes)
+    after_projection_commit(context, "fitment", envelopes, search_changed=False)
+
+
+_upsert_variants = versioned_upsert(vehicle_variant, VARIANT_STREAM, variant_row)
+
+
+async def apply_variants(items: list[tuple[VehicleVariantUpserted, Envelope]], context: BatchContext) -> None:
+    """The selector's rows; the variants' sets are composed again (TPMS need, drive, staggering may change)."""
+    await _upsert_variants.apply(items, context)
+    await request_recompute(context, [e for _, e in items], variant_ids=[v.vehicle_variant_id for v, _ in items])
 
 
 HANDLERS = {
-    "vehicle.variant.upserted": versioned_upsert(vehicle_variant, VARIANT_STREAM, variant_row),
+    "vehicle.variant.upserted": Batched(apply_variants),
     "fitment.mapping.changed": Batched(apply_fitment),
 }

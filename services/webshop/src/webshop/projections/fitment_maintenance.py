@@ -7,7 +7,8 @@ a time), ``GET /api/v1/vehicles/{id}/fitment`` (one variant's full fitment at a 
 snapshot) and ``GET /api/v1/fitment/buckets/{bucket}`` (the variants of a bucket). A snapshot is written
 as a full state under the replica's version guard: it lands where its version is at least the applied
 one and raises the applied version, so changes that follow it apply in sequence, and a newer change
-that already arrived is never overwritten.
+that already arrived is never overwritten. The variant's wheel sets are composed again in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from webshop.projections.jobs import (
 )
 from webshop.settings import WebshopSettings
 from webshop.tables import product_vehicle_mappings, vehicle_tyre_exclusion, vehicle_tyre_fitment
+from webshop.wheel_sets.recompute import lock_variants, recompose
 
 PAGE_SIZE = 200
 TYRE_FIELDS = ("axle", "width", "aspect", "rim_diameter", "base_score", "is_original_equipment", "min_load_index",
@@ -152,6 +154,8 @@ async def write_guarded(session: AsyncSession, snapshot: Snapshot) -> bool:
         return False
     await write_changes(session, {snapshot.vehicle_variant_id: snapshot.change()})
     await record_applied(session, STREAM, {str(snapshot.vehicle_variant_id): snapshot.version})
+    await lock_variants(session, [snapshot.vehicle_variant_id])
+    await recompose(session, [snapshot.vehicle_variant_id])  # its wheel sets follow the repaired fitment
     return True
 
 

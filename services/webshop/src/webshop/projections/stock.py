@@ -1,7 +1,8 @@
 """Stock projection: ``article_availability_projection`` from stock-import's ``stock.availability.changed``.
 
 Applied by aggregate version (``applied_version`` stream ``stock``); the same transaction copies the
-availability onto the article's catalogue row, which product search filters and sorts on. After the
+availability onto the article's catalogue row, which product search filters and sorts on. The wheel sets
+holding a changed article are refreshed after it (a request to ``webshop.bulk``). After the
 commit, the search cache generation moves on and the freshness (stock change → projection commit) is
 recorded.
 """
@@ -19,6 +20,7 @@ from integration_sdk.consumer import BatchContext, Batched
 from integration_sdk.versioning import newest_events
 from webshop.projections.committed import after_projection_commit
 from webshop.tables import article_availability_projection, catalog_article
+from webshop.wheel_sets.recompute import request_recompute
 
 STREAM = "stock"
 AVAILABILITY = ("sellable_qty", "best_price", "next_delivery_date")
@@ -43,7 +45,9 @@ async def apply_availability(items: list[tuple[StockAvailabilityChanged, Envelop
         return
     rows = [projection_row(event) for event in events]
     await write_availability(context.session, rows)
-    after_projection_commit(context, "stock", [envelope for _, envelope in items])
+    envelopes = [envelope for _, envelope in items]
+    await request_recompute(context, envelopes, article_numbers=[event.article_number for event in events])
+    after_projection_commit(context, "stock", envelopes)
 
 
 async def write_availability(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -8,7 +8,8 @@ aggregate version is at least the applied one, so a newer event that already arr
 overwritten by an older snapshot, and the snapshot's version is recorded so an older event arriving
 later is ignored.
 
-Job state lives in ``projection_job_checkpoint`` (see ``webshop.projections.jobs``).
+The wheel sets holding a repaired article are refreshed in the same transaction. Job state lives in
+``projection_job_checkpoint`` (see ``webshop.projections.jobs``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from webshop.projections.jobs import (
 from webshop.projections.stock import AVAILABILITY, STREAM, copy_availability, write_availability
 from webshop.settings import WebshopSettings
 from webshop.tables import article_availability_projection
+from webshop.wheel_sets.recompute import refresh_for_articles
 
 PAGE_SIZE = 1_000
 MAX_ARTICLES_PER_REQUEST = 200  # `?article=` lists travel in the URL: keep it well under server line limits
@@ -159,6 +161,7 @@ async def _write_guarded(session: AsyncSession, aggregates: Sequence[Aggregate],
     rows = [a.projection_row(marker) for a in aggregates if a.article_number in winners]
     if rows:
         await write_availability(session, rows)
+        await refresh_for_articles(session, [row["article_number"] for row in rows])  # the sets follow the repair
     return len(rows)
 
 
@@ -343,4 +346,5 @@ async def _zero_without_aggregate(session: AsyncSession, article_numbers: Sequen
         .values(sellable_qty=0, source_batch_id=REBUILD_MARKER, updated_at=utc_now())
     )
     await copy_availability(session, list(article_numbers))
+    await refresh_for_articles(session, article_numbers)
     return int(getattr(result, "rowcount", 0) or 0)

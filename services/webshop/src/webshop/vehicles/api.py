@@ -50,7 +50,7 @@ AxleParam = Annotated[
 ]
 
 
-def _json(body: Any) -> Response:
+def json_response(body: Any) -> Response:
     # Column names come back as str subclasses (quoted names), which orjson only takes as keys with this option.
     return Response(orjson.dumps(body, default=_default, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
 
@@ -67,7 +67,7 @@ async def makes(reader: ReaderDep) -> Response:
     v = vehicle_variant.c
     async with reader.connect() as conn:
         rows = await conn.execute(sa.select(v.make, sa.func.count()).group_by(v.make).order_by(v.make))
-    return _json({"items": [{"make": make, "variants": count} for make, count in rows]})
+    return json_response({"items": [{"make": make, "variants": count} for make, count in rows]})
 
 
 @router.get("/models")
@@ -80,7 +80,7 @@ async def models(reader: ReaderDep, make: Annotated[str, Query(min_length=1, max
         )).all()  # fmt: skip
     if not rows:
         raise ApiError(404, "unknown_make", f"No variants of make {make!r}; see /api/v1/vehicles/makes.")
-    return _json({"make": make, "items": [{"model": model, "variants": count} for model, count in rows]})
+    return json_response({"make": make, "items": [{"model": model, "variants": count} for model, count in rows]})
 
 
 @router.get("/years")
@@ -99,7 +99,7 @@ async def years(
         raise ApiError(404, "unknown_model", f"No variants of {make} {model!r}; see /api/v1/vehicles/models?make=.")
     this_year = date.today().year
     found = {year for start, end in spans for year in range(start, (end or this_year) + 1)}
-    return _json({"make": make, "model": model, "items": sorted(found, reverse=True)})
+    return json_response({"make": make, "model": model, "items": sorted(found, reverse=True)})
 
 
 @router.get("")
@@ -118,7 +118,7 @@ async def search_variants(
     async with reader.connect() as conn:
         rows = (await conn.execute(variants_query(make, model, year, q, after, limit + 1))).mappings().all()
     items = [dict(row) for row in rows[:limit]]
-    return _json({"items": items, "next_after": items[-1]["vehicle_variant_id"] if len(rows) > limit else None})
+    return json_response({"items": items, "next_after": items[-1]["vehicle_variant_id"] if len(rows) > limit else None})
 
 
 VARIANT_QUERY = sa.select(*VARIANT_COLUMNS, vehicle_variant.c.fitments).where(
@@ -126,7 +126,7 @@ VARIANT_QUERY = sa.select(*VARIANT_COLUMNS, vehicle_variant.c.fitments).where(
 )  # built once: every lookup reads its variant first
 
 
-async def _variant(conn: AsyncConnection, variant_id: int) -> dict[str, Any]:
+async def read_variant(conn: AsyncConnection, variant_id: int) -> dict[str, Any]:
     row = (await conn.execute(VARIANT_QUERY, {"variant_id": variant_id})).mappings().first()
     if row is None:
         raise ApiError(404, "unknown_vehicle", f"No vehicle variant {variant_id}; search /api/v1/vehicles.")
@@ -139,7 +139,7 @@ async def _variant(conn: AsyncConnection, variant_id: int) -> dict[str, Any]:
 async def variant_detail(reader: ReaderDep, variant_id: int) -> Response:
     """A variant: identity, hub geometry, TPMS need, axles and factory sizes."""
     async with reader.connect() as conn:
-        return _json(await _variant(conn, variant_id))
+        return json_response(await read_variant(conn, variant_id))
 
 
 def _axle(variant: dict[str, Any], axle: str | None) -> str:
@@ -187,7 +187,7 @@ async def _answer(
         for number, score, _, oe in page if number in rows
     ]  # fmt: skip
     last = page[-1] if page else None
-    return _json({
+    return json_response({
         "vehicle": {name: variant[name] for name in ("vehicle_variant_id", "make", "model", "variant_name", "axles")},
         "product_type": product_type, "axle": axle, "items": items,
         "next_cursor": _encode(context, (last[1], last[2], last[0])) if last is not None and len(ranked) > limit
@@ -207,7 +207,7 @@ async def vehicle_tyres(
 ) -> Response:
     """Tyres that fit the axle, best match first, then cheapest; each with availability and match."""
     async with reader.connect() as conn:
-        variant = await _variant(conn, variant_id)
+        variant = await read_variant(conn, variant_id)
         chosen = _axle(variant, axle)
         context = {"v": variant_id, "t": "tyre", "a": chosen, "s": sorted(season), "i": in_stock}
         after = _decode(context, cursor) if cursor else None
@@ -226,7 +226,7 @@ async def vehicle_wheels(
 ) -> Response:
     """Wheels that fit the axle, best match first, then cheapest; each with availability and match."""
     async with reader.connect() as conn:
-        variant = await _variant(conn, variant_id)
+        variant = await read_variant(conn, variant_id)
         chosen = _axle(variant, axle)
         context = {"v": variant_id, "t": "wheel", "a": chosen, "i": in_stock}
         after = _decode(context, cursor) if cursor else None

@@ -1,0 +1,237 @@
+"""Keeping ``wheel_set_projection`` and ``wheel_set_component_index`` right, incrementally.
+
+- A component's stock or price changed: the sets the reverse index names for it get their quantity and
+  price again (``refresh_for_articles``: one UPDATE ... JOIN over the index and the availability
+  projection; no composition, since membership does not depend on stock or price).
+- A variant's fitment, its vehicle data or a component's catalogue entry changed: the variant's sets are
+  composed again (``recompose``: rows and index replaced, then refreshed).
+
+The projections that see those changes ask for it in their own transaction (``request_recompute``: a
+``webshop.wheel-sets.recompute-requested`` command through the outbox onto ``webshop.bulk``), so the
+storefront's stock projection commits without waiting for sets, nothing is lost between the two, and
+the set handler (``apply_recompute``) coalesces the requests of a batch: a component changed ten times is
+refreshed once. Both steps read the committed projections, so a duplicate or late request is harmless.
+
+Quantity per set: for each component SKU ``floor(sellable / needed)``, the smallest (``compose.set_quantity``);
+unit price: the availability projection's best price, else the catalogue's list price; a component gone
+from the catalogue makes the set unsellable (quantity 0) until its variant is composed again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import Envelope, WheelSetRecomputeRequested
+from foundation.bulk import chunked, insert_rows, utc_now
+from integration_sdk import metrics
+from integration_sdk.consumer import BatchContext, Batched
+from webshop.tables import (
+    article_availability_projection,
+    catalog_article,
+    vehicle_variant,
+)
+from webshop.tables import wheel_set_component_index as component_index
+from webshop.tables import wheel_set_projection as set_projection
+from webshop.wheel_sets.candidates import TyresBySize, read_candidates
+from webshop.wheel_sets.compose import ROLE_COUNT, WheelSet, compose
+
+DOMAIN = "sets"
+REQUEST_CHUNK = 5_000  # articles or variants per request message
+# Keys per IN list: below MariaDB's in_predicate_conversion_threshold (1,000), at which an IN list turns
+# into a join over a temporary table (a 2,000-key delete by set_key scanned the whole reverse index).
+IN_LIST = 500
+
+
+def _observe(kind: str, outcome: str, count: int) -> None:
+    metrics.RECOMPUTE_ROWS.labels("webshop", DOMAIN, kind, outcome).inc(count)
+
+
+async def lock_variants(session: AsyncSession, variant_ids: Sequence[int]) -> None:
+    """Lock the variants' selector rows: two workers never compose one variant at the same time."""
+    v = vehicle_variant.c
+    await session.execute(
+        sa.select(v.vehicle_variant_id).where(v.vehicle_variant_id.in_(variant_ids)).order_by(v.vehicle_variant_id)
+        .with_for_update()
+    )  # fmt: skip
+
+
+async def compose_variants(
+    session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None
+) -> dict[int, list[WheelSet]]:
+    """The sets the variants get now (a variant not in the replica gets none)."""
+    candidates, sensors = await read_candidates(session, variant_ids, catalogue)
+    composed: dict[int, list[WheelSet]] = {variant_id: [] for variant_id in variant_ids}
+    for variant_id, (variant, wheels, tyres) in candidates.items():
+        composed[variant_id] = compose(variant, wheels, tyres, sensors)
+    return composed
+
+
+async def recompose(session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None) -> int:
+    """Compose the variants' sets again: their rows and reverse index replaced, then refreshed; the set count.
+
+    ``catalogue``: tyres already read by size (a rebuild shares one over its pages)."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return 0
+    started = time.perf_counter()
+    composed = await compose_variants(session, ids, catalogue)
+    sets = [wheel_set for sets in composed.values() for wheel_set in sets]
+    await delete_sets(session, ids, [s.set_key for s in sets])
+    await write_sets(session, sets)
+    metrics.RECOMPUTE_SECONDS.labels("webshop", DOMAIN).observe(time.perf_counter() - started)
+    _observe("set", "composed", len(sets))
+    return len(sets)
+
+
+async def delete_sets(session: AsyncSession, variant_ids: Sequence[int], keys: Sequence[str] = ()) -> None:
+    """The variants' sets and their reverse index rows, and any index rows left of ``keys`` (a repair)."""
+    s, i = set_projection, component_index
+    for chunk in chunked(variant_ids, IN_LIST):
+        await session.execute(sa.delete(i).where(i.c.set_key == s.c.set_key).where(s.c.vehicle_variant_id.in_(chunk)))
+        await session.execute(sa.delete(s).where(s.c.vehicle_variant_id.in_(chunk)))
+    for key_chunk in chunked(keys, IN_LIST):
+        await session.execute(sa.delete(i).where(i.c.set_key.in_(key_chunk)))
+
+
+async def write_sets(session: AsyncSession, sets: Sequence[WheelSet]) -> None:
+    """Insert sets (quantity and price then computed from the components) and their reverse index rows."""
+    now = utc_now()
+    rows = [{**s.row(), "sellable_quantity": 0, "set_price": s.mounting_fee, "computed_at": now} for s in sets]
+    links = [{"component_article_number": number, "component_role": role, "set_key": s.set_key}
+             for s in sets for number, role in s.components()]  # fmt: skip
+    for chunk_rows in chunked(rows, 10_000):
+        await insert_rows(session, set_projection, chunk_rows)
+    for chunk_links in chunked(links, 20_000):
+        await insert_rows(session, component_index, chunk_links)
+    for keys in chunked([s.set_key for s in sets], IN_LIST):
+        await session.execute(refresh_statement(component_index.c.set_key.in_(keys)))
+
+
+def refresh_statement(linked: sa.ColumnElement[bool]) -> sa.Update:
+    """Quantity, price and computed_at of the sets whose index rows match ``linked``, from the components."""
+    i, a, c, s = component_index, article_availability_projection, catalog_article, set_projection
+    needed = sa.case(ROLE_COUNT, value=i.c.component_role, else_=4)
+    keys = sa.select(i.c.set_key).where(linked).distinct().subquery("touched")
+    per_component = (
+        sa.select(i.c.set_key, i.c.component_article_number, sa.func.sum(needed).label("needed"))
+        .join(keys, keys.c.set_key == i.c.set_key)
+        .group_by(i.c.set_key, i.c.component_article_number)
+        .subquery("per_component")
+    )
+    sets_of_stock = sa.case(
+        (c.c.article_number.is_(None), 0),
+        else_=sa.func.floor(sa.func.greatest(sa.func.coalesce(a.c.sellable_qty, 0), 0) / per_component.c.needed),
+    )
+    unit_price = sa.func.coalesce(a.c.best_price, c.c.list_price, 0)
+    per_set = (
+        sa.select(
+            per_component.c.set_key,
+            sa.func.min(sets_of_stock).label("quantity"),
+            sa.func.sum(unit_price * per_component.c.needed).label("price"),
+        )  # fmt: skip
+        .select_from(per_component)
+        .outerjoin(a, a.c.article_number == per_component.c.component_article_number)
+        .outerjoin(c, c.c.article_number == per_component.c.component_article_number)
+        .group_by(per_component.c.set_key)
+        .subquery("per_set")
+    )
+    return (
+        sa.update(s)
+        .where(s.c.set_key == per_set.c.set_key)
+        .values(
+            sellable_quantity=per_set.c.quantity, set_price=per_set.c.price + s.c.mounting_fee, computed_at=utc_now()
+        )  # fmt: skip
+    )
+
+
+async def refresh_for_articles(session: AsyncSession, article_numbers: Sequence[str]) -> int:
+    """Quantity and price again for every set the reverse index names for these components; sets touched."""
+    touched = 0
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
+        result = await session.execute(refresh_statement(component_index.c.component_article_number.in_(chunk)))
+        touched += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    _observe("set", "refreshed", touched)
+    return touched
+
+
+async def linked_articles(session: AsyncSession, article_numbers: Iterable[str]) -> list[str]:
+    """Those of the articles that are a component of some set."""
+    i = component_index.c
+    found: list[str] = []
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
+        rows = await session.execute(
+            sa.select(i.component_article_number).distinct().where(i.component_article_number.in_(chunk))
+        )
+        found.extend(rows.scalars())
+    return found
+
+
+async def variants_using(session: AsyncSession, article_numbers: Iterable[str]) -> list[int]:
+    """Variants with a set holding one of the articles (a catalogue change of a component recomposes them).
+
+    A tyre new to the catalogue is not looked up by size here: every variant taking a popular size
+    (thousands) would be composed again for each catalogue batch. It joins the sets it ranks into at the
+    next ``reconcile --domain sets --since`` (which reads catalogue changes by size) or rebuild.
+    """
+    i, s = component_index, set_projection
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
+        rows = await session.execute(
+            sa.select(s.c.vehicle_variant_id).distinct().join(i, i.c.set_key == s.c.set_key)
+            .where(i.c.component_article_number.in_(chunk))
+        )  # fmt: skip
+        found.update(rows.scalars())
+    return sorted(found)
+
+
+async def request_recompute(
+    context: BatchContext,
+    envelopes: Sequence[Envelope],
+    *,
+    article_numbers: Iterable[str] = (),
+    variant_ids: Iterable[int] = (),
+) -> None:
+    """Ask ``webshop.bulk`` (through the outbox, in the caller's transaction) to refresh the sets linked to
+    these components and compose these variants again; nothing is asked when no set is concerned."""
+    articles = await linked_articles(context.session, article_numbers)
+    variants = sorted(set(variant_ids))
+    if not articles and not variants:
+        return
+    changed_at = min(envelope.occurred_at for envelope in envelopes)
+    cause = envelopes[0]
+    new = WheelSetRecomputeRequested
+    requests = [new(request_id=uuid.uuid4().hex, article_numbers=chunk, changed_at=changed_at)
+                for chunk in chunked(articles, REQUEST_CHUNK)]  # fmt: skip
+    requests += [new(request_id=uuid.uuid4().hex, vehicle_variant_ids=chunk, changed_at=changed_at)
+                 for chunk in chunked(variants, REQUEST_CHUNK)]  # fmt: skip
+    for request in requests:
+        await context.publish(request, cause)
+
+
+async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope]], context: BatchContext) -> None:
+    """Coalesce a batch of requests: compose each named variant once, refresh each named component once."""
+    variants = sorted({v for request, _ in items for v in request.vehicle_variant_ids})
+    articles = sorted({a for request, _ in items for a in request.article_numbers})
+    if variants:
+        await lock_variants(context.session, variants)
+        await recompose(context.session, variants)
+    if articles:
+        await refresh_for_articles(context.session, articles)
+    changes = [request.changed_at for request, _ in items]
+
+    async def committed() -> None:
+        now = time.time()
+        histogram = metrics.PROJECTION_FRESHNESS.labels("webshop", "wheel_sets")
+        for changed_at in changes:
+            histogram.observe(max(now - changed_at.timestamp(), 0))
+
+    context.after_commit(committed)
+
+
+HANDLERS: dict[str, Any] = {WheelSetRecomputeRequested.message_type: Batched(apply_recompute)}

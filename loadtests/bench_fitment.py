@@ -445,13 +445,15 @@ async def request_mix(vehicle: Any, count: int, seed: int) -> list[tuple[str, di
     return mix
 
 
-async def open_loop(mix: list[tuple[str, dict[str, Any]]], rate: float) -> tuple[list[float], list[float], int]:
+async def open_loop(
+    mix: list[tuple[str, dict[str, Any]]], rate: float, base_url: str = "http://127.0.0.1:8801"
+) -> tuple[list[float], list[float], int]:
     """Send ``mix`` at ``rate``/s on schedule; (latencies from intended send, generator lags, errors)."""
     latencies: list[float] = []
     lags: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
-    async with httpx.AsyncClient(base_url="http://127.0.0.1:8801", limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         begin = time.perf_counter() + 0.5
 
         async def one(index: int, path: str, params: dict[str, Any]) -> None:

@@ -60,7 +60,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 import bench_fitment
-from bench_fitment import p
+from bench_fitment import open_loop, p
 from bench_messaging import percentiles
 from bench_search import wait_ready
 from contracts import Envelope, StockAvailabilityChanged, WheelSetRecomputeRequested
@@ -527,32 +527,6 @@ async def second_pages(mix: list[tuple[str, dict[str, Any]]], share: float, seed
     return turned
 
 
-async def open_loop(mix: list[tuple[str, dict[str, Any]]], rate: float) -> tuple[list[float], list[float], int]:
-    """Send ``mix`` at ``rate``/s on schedule; (latencies from intended send, generator lags, errors)."""
-    latencies: list[float] = []
-    lags: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
-    async with httpx.AsyncClient(base_url=API, limits=limits, timeout=30) as client:
-        begin = time.perf_counter() + 0.5
-
-        async def one(index: int, path: str, params: dict[str, Any]) -> None:
-            nonlocal errors
-            intended = begin + index / rate
-            await asyncio.sleep(max(0.0, intended - time.perf_counter()))
-            lags.append(time.perf_counter() - intended)
-            try:
-                response = await client.get(path, params=params)
-            except httpx.TransportError:
-                errors += 1
-                return
-            latencies.append(time.perf_counter() - intended)
-            errors += response.status_code != 200
-
-        await asyncio.gather(*(one(i, path, params) for i, (path, params) in enumerate(mix)))
-    return latencies, lags, errors
-
-
 def listing_of(path: str, params: dict[str, Any]) -> tuple[SetListing, tuple[Any, str] | None, int] | None:
     """The list request as the API reads it (listing, keyset position, limit); None for a detail."""
     parts = path.strip("/").split("/")
@@ -655,8 +629,8 @@ async def apis(shop: Any, db: Database, rate: float, seconds: float, seed: int, 
     mix = await request_mix(db, int(rate * seconds) + int(rate * 3), seed)
     await second_pages(mix, 0.15, seed)
     warm, mix = mix[: int(rate * 3)], mix[int(rate * 3) :]
-    await open_loop(warm, rate)  # warm up: pools, buffer pool
-    latencies, lags, errors = await open_loop(mix, rate)
+    await open_loop(warm, rate, API)  # warm up: pools, buffer pool
+    latencies, lags, errors = await open_loop(mix, rate, API)
     lists = sum(1 for path, _ in mix if path.endswith("/wheel-sets"))
     turned = sum(1 for _, params in mix if "cursor" in params)
     print(f"set APIs, open loop at {rate:g} req/s for {seconds:g} s ({lists:,} lists, {turned} of them second pages; "

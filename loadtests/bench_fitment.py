@@ -599,6 +599,17 @@ async def lookups(vehicle: Any, shop: Any, rate: float, seconds: float, seed: in
     print(f"dual-read: {compared} lookups' whole answers compared with the reference: {mismatches} differ")
 
 
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the service processes and wait for them (killing any that hangs)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(60)  # a worker finishes the batch in hand first
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 async def main(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {0})
     vehicle = island_settings("vehicle-data", NAMESPACE, log_level="WARNING")
@@ -636,13 +647,7 @@ async def main(args: argparse.Namespace) -> None:
             process.wait(60)
         await lookups(vehicle, shop, args.rate, args.seconds, args.seed, args.references)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(60)  # a worker finishes the batch in hand first
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         await delete_broker_namespace(shop)
 
 

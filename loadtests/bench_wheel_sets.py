@@ -60,7 +60,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 import bench_fitment
-from bench_fitment import open_loop, p
+from bench_fitment import open_loop, p, stop
 from bench_messaging import percentiles
 from bench_search import wait_ready
 from contracts import Envelope, StockAvailabilityChanged, WheelSetRecomputeRequested
@@ -126,16 +126,6 @@ def start(name: str, settings: Any, core: int) -> subprocess.Popen[bytes]:
                str(port), "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--timeout-keep-alive",
                "60"]  # fmt: skip
     return subprocess.Popen(command, env=env)
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(60)  # a worker finishes the batch in hand first
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def build_world(namespace: str, scale: str, seed: int) -> None:

@@ -39,7 +39,7 @@ from webshop.projections.jobs import (
 )
 from webshop.settings import WebshopSettings
 from webshop.tables import product_vehicle_mappings, vehicle_tyre_exclusion, vehicle_tyre_fitment
-from webshop.wheel_sets.recompute import lock_variants, recompose
+from webshop.wheel_sets.recompute import recompose
 
 PAGE_SIZE = 200
 TYRE_FIELDS = ("axle", "width", "aspect", "rim_diameter", "base_score", "is_original_equipment", "min_load_index",
@@ -154,7 +154,6 @@ async def write_guarded(session: AsyncSession, snapshot: Snapshot) -> bool:
         return False
     await write_changes(session, {snapshot.vehicle_variant_id: snapshot.change()})
     await record_applied(session, STREAM, {str(snapshot.vehicle_variant_id): snapshot.version})
-    await lock_variants(session, [snapshot.vehicle_variant_id])
     await recompose(session, [snapshot.vehicle_variant_id])  # its wheel sets follow the repaired fitment
     return True
 

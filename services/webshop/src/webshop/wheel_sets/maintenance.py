@@ -32,7 +32,7 @@ from webshop.tables import (
     wheel_set_projection,
 )
 from webshop.wheel_sets.candidates import TyresBySize
-from webshop.wheel_sets.recompute import IN_LIST, lock_variants, recompose
+from webshop.wheel_sets.recompute import IN_LIST, recompose
 from webshop.wheel_sets.reference import reference_sets
 
 PAGE_SIZE = 200
@@ -148,7 +148,6 @@ async def reconcile(
                 if differing:
                     report.differing_variants += 1
                     report.differing_sets += differing
-                    await lock_variants(session, [variant_id])
                     await recompose(session, [variant_id])
                     _, still = await drift(conn, variant_id)
                     report.fixed += not still
@@ -191,7 +190,6 @@ async def rebuild(
     report = SetRebuildReport(job, scope)
     if scope != "all":
         async with db.sessions.begin() as session:
-            await lock_variants(session, [int(scope)])
             report.sets = await recompose(session, [int(scope)])
         report.variants, report.finished = 1, True
         return report
@@ -207,7 +205,6 @@ async def rebuild(
         catalogue = TyresBySize()  # each size's tyres read once for the whole rebuild
         async for ids in variant_pages(db, after=report.resumed_after or 0, limit=page_size):
             async with db.sessions.begin() as session:
-                await lock_variants(session, ids)
                 report.sets += await recompose(session, ids, catalogue)
                 await save_checkpoint(session, job, "all", str(ids[-1]), RUNNING, utc_now())
             report.variants += len(ids)

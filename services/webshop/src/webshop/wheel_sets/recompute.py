@@ -73,13 +73,15 @@ async def compose_variants(
 
 
 async def recompose(session: AsyncSession, variant_ids: Sequence[int], catalogue: TyresBySize | None = None) -> int:
-    """Compose the variants' sets again: their rows and reverse index replaced, then refreshed; the set count.
+    """Compose the variants' sets again (their selector rows locked first): rows and reverse index replaced,
+    then refreshed; the set count.
 
     ``catalogue``: tyres already read by size (a rebuild shares one over its pages)."""
     ids = sorted(set(variant_ids))
     if not ids:
         return 0
     started = time.perf_counter()
+    await lock_variants(session, ids)
     composed = await compose_variants(session, ids, catalogue)
     sets = [wheel_set for sets in composed.values() for wheel_set in sets]
     await delete_sets(session, ids, [s.set_key for s in sets])
@@ -219,7 +221,6 @@ async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope
     variants = sorted({v for request, _ in items for v in request.vehicle_variant_ids})
     articles = sorted({a for request, _ in items for a in request.article_numbers})
     if variants:
-        await lock_variants(context.session, variants)
         await recompose(context.session, variants)
     if articles:
         await refresh_for_articles(context.session, articles)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 from wheel_set_world import BMW, CLIO, FITMENT, GOLF, Shop, open_shop
 
+from contracts import ArticleDiscontinued
 from foundation.settings import ServiceSettings
 from integration_sdk.testing import serve, wait_until_ready
 from webshop.app import create_app
@@ -343,3 +344,12 @@ async def test_repeated_changes_of_a_component_are_refreshed_once_and_freshness_
     assert _sample("projection_freshness_seconds_count", island="webshop", projection="wheel_sets") - fresh == 3
     sets = await shop.sets()
     assert {sets[k]["sellable_quantity"] for k in linked} == {3}  # floor(min(20, 14) / 4)
+
+
+async def test_a_discontinued_component_leaves_its_variants_sets(shop: Shop) -> None:
+    assert any(r["wheel_front_article_number"] == "W-16-70" for r in (await shop.sets()).values())
+    await shop.apply(ArticleDiscontinued(article_number="W-16-70", version=2))
+    assert await shop.drain() == 1
+    sets = await shop.sets()
+    assert not any(r["wheel_front_article_number"] == "W-16-70" for r in sets.values())
+    assert any(r["vehicle_variant_id"] == GOLF for r in sets.values())  # the Golf keeps its other sets

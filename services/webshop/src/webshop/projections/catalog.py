@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from contracts import ArticleDiscontinued, ArticleUpserted, Envelope
 from contracts.catalog import SPEC_FIELDS
 from foundation.bulk import upsert, utc_now
 from integration_sdk.consumer import BatchContext, Batched
+from integration_sdk.replicas import versioned_delete
 from integration_sdk.versioning import newest_events
 from webshop.projections.committed import after_projection_commit
 from webshop.projections.stock import copy_availability
@@ -47,14 +46,13 @@ async def apply_upserts(items: list[tuple[ArticleUpserted, Envelope]], context: 
     after_projection_commit(context, "catalog", [envelope for _, envelope in items])
 
 
+_delete_articles = versioned_delete(catalog_article, STREAM)
+
+
 async def apply_discontinued(items: list[tuple[ArticleDiscontinued, Envelope]], context: BatchContext) -> None:
     """Delete the articles whose discontinuation is the newest applied; their variants' sets follow."""
-    events = await newest_events(context.session, STREAM, items)
-    if not events:
-        return
-    numbers = [event.article_number for event in events]
-    await _recompose_sets(context, items, numbers)
-    await context.session.execute(sa.delete(catalog_article).where(catalog_article.c.article_number.in_(numbers)))
+    await _delete_articles.apply(items, context)
+    await _recompose_sets(context, items, [event.article_number for event, _ in items])
 
 
 async def _recompose_sets(context: BatchContext, items: list[tuple[Any, Envelope]], numbers: list[str]) -> None:

@@ -40,22 +40,21 @@ from webshop.wheel_sets.compose import (
 )
 
 VARIANT_FIELDS = ("vehicle_variant_id", "make", "drive", "tpms_type", "is_staggered")
-
-
-def _top(query: sa.Select[Any], partition: Sequence[str], order: Sequence[sa.ColumnElement[Any]], keep: int,
-         ) -> sa.Select[Any]:  # fmt: skip
-    """The first ``keep`` rows of each partition of ``query`` in ``order`` (expressions over its columns)."""
-    inner = query.subquery("ranked_source")
-    rank = sa.func.row_number().over(partition_by=[inner.c[name] for name in partition],
-                                     order_by=[expression(inner) for expression in order]).label("rn")  # type: ignore[operator]  # fmt: skip
-    ranked = sa.select(*inner.c, rank).subquery("ranked")
-    return sa.select(*(column for column in ranked.c if column.name != "rn")).where(ranked.c.rn <= keep)
+# What a tyre candidate reads of the catalogue (``TyreCandidate``'s fields, less axle and score).
+TYRE_COLUMNS = tuple(
+    catalog_article.c[name]
+    for name in ("article_number", "width", "aspect", "rim_diameter", "season", "eu_wet", "eu_fuel")
+)
 
 
 def wheel_candidates_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
     """Per variant, position and rim diameter the best wheels (score, then article number)."""
     m, c = product_vehicle_mappings, catalog_article
-    query = (
+    rank = sa.func.row_number().over(
+        partition_by=(m.c.vehicle_variant_id, m.c.position, c.c.wheel_diameter),
+        order_by=(m.c.match_score.desc(), m.c.article_number),
+    )
+    ranked = (
         sa.select(
             m.c.vehicle_variant_id,
             m.c.article_number,
@@ -63,13 +62,14 @@ def wheel_candidates_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
             c.c.wheel_diameter.label("rim_diameter"),
             c.c.wheel_width.label("rim_width"),
             m.c.match_score.label("score"),
+            rank.label("rn"),
         )  # fmt: skip
         .join(c, c.c.article_number == m.c.article_number)
         .where(m.c.vehicle_variant_id.in_(variant_ids), m.c.product_type == "wheel")
         .where(c.c.wheel_diameter.is_not(None), c.c.wheel_width.is_not(None))
+        .subquery("ranked")
     )
-    order = [lambda t: t.c.score.desc(), lambda t: t.c.article_number]
-    return _top(query, ("vehicle_variant_id", "position", "rim_diameter"), order, WHEELS_PER_DIAMETER)  # type: ignore[arg-type]
+    return sa.select(*(column for column in ranked.c if column.name != "rn")).where(ranked.c.rn <= WHEELS_PER_DIAMETER)
 
 
 def size_rows_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
@@ -84,7 +84,7 @@ def included_tyres_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
     """Tyres an operator included for the variants, with their mapped score."""
     m, c = product_vehicle_mappings, catalog_article
     return (
-        sa.select(m.c.vehicle_variant_id, m.c.position.label("axle"), *_tyre_columns(c), m.c.match_score.label("score"))
+        sa.select(m.c.vehicle_variant_id, m.c.position.label("axle"), *TYRE_COLUMNS, m.c.match_score.label("score"))
         .join(c, c.c.article_number == m.c.article_number)
         .where(
             m.c.vehicle_variant_id.in_(variant_ids),
@@ -93,10 +93,6 @@ def included_tyres_query(variant_ids: Sequence[int]) -> sa.Select[Any]:
             c.c.season.is_not(None),
         )  # fmt: skip
     )
-
-
-def _tyre_columns(c: sa.Table) -> tuple[sa.ColumnElement[Any], ...]:
-    return (c.c.article_number, c.c.width, c.c.aspect, c.c.rim_diameter, c.c.season, c.c.eu_wet, c.c.eu_fuel)
 
 
 Size = tuple[int, int, int]

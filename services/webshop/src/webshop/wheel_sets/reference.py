@@ -24,7 +24,7 @@ from webshop.tables import (
     vehicle_tyre_exclusion,
     vehicle_tyre_fitment,
 )
-from webshop.wheel_sets.candidates import sensors_query, variants_query
+from webshop.wheel_sets.candidates import TYRE_COLUMNS, sensors_query, variants_query
 from webshop.wheel_sets.compose import (
     TyreCandidate,
     Variant,
@@ -65,9 +65,8 @@ async def reference_sets(conn: AsyncConnection, variant_id: int) -> list[PricedS
     )  # fmt: skip
     wheels = [WheelCandidate(*row) for row in wheel_rows]
     admits, score = tyre_fit_columns(fit, c)
-    tyre_columns = (c.c.article_number, c.c.width, c.c.aspect, c.c.rim_diameter, c.c.season, c.c.eu_wet, c.c.eu_fuel)
     by_size = await conn.execute(
-        sa.select(fit.c.axle, *tyre_columns, score)
+        sa.select(fit.c.axle, *TYRE_COLUMNS, score)
         .select_from(fit)
         .join(c, sa.and_(c.c.width == fit.c.width, c.c.aspect == fit.c.aspect, c.c.rim_diameter == fit.c.rim_diameter))
         .where(fit.c.vehicle_variant_id == variant_id, c.c.season.is_not(None), admits)
@@ -75,7 +74,7 @@ async def reference_sets(conn: AsyncConnection, variant_id: int) -> list[PricedS
     exclusions = await conn.execute(sa.select(x.c.axle, x.c.article_number).where(x.c.vehicle_variant_id == variant_id))
     excluded = {(axle, number) for axle, number in exclusions}
     included = await conn.execute(
-        sa.select(m.c.position, *tyre_columns, m.c.match_score)
+        sa.select(m.c.position, *TYRE_COLUMNS, m.c.match_score)
         .join(c, c.c.article_number == m.c.article_number)
         .where(m.c.vehicle_variant_id == variant_id, m.c.product_type == "tyre", c.c.width.is_not(None),
                c.c.season.is_not(None))

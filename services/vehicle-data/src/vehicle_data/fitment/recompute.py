@@ -322,9 +322,7 @@ async def recompute_vehicles(
     fits = await repo.wheel_fits(conn, vehicle_ids=ids, article_numbers=scope) if scope != set() else {}
     desired = _desired_mappings(fits, axles, rules, named_specs, size_fits, scope)
     report.mapping_rows_evaluated += sum(len(f) for f in fits.values())
-    stored = await repo.stored_mappings(conn, vehicle_ids=ids)
-    if scope is not None:
-        stored = {key: row for key, row in stored.items() if key[1] in scope}
+    stored = await repo.stored_mappings(conn, vehicle_ids=ids, article_numbers=scope)
     await _write_mapping_diff(conn, stored, desired, changes, report)
     exclusions = _desired_exclusions(axles, rules, named_specs)
     await _write_exclusion_diff(conn, ids, exclusions, changes)

@@ -178,14 +178,21 @@ MAPPING_COLUMNS = ("product_type", "position", "is_original_equipment", "match_s
 async def stored_mappings(
     conn: AsyncConnection, *, vehicle_ids: Collection[int] | None = None, article_numbers: Collection[str] | None = None
 ) -> dict[MappingKey, dict[str, Any]]:
-    """``product_vehicle_mappings`` rows of the variants (or of the articles) by (variant, article)."""
+    """``product_vehicle_mappings`` rows of the variants, of the articles, or of these articles of the variants."""
     pvm = product_vehicle_mappings
-    column, keys = (
-        (pvm.c.vehicle_variant_id, vehicle_ids) if vehicle_ids is not None else (pvm.c.article_number, article_numbers)
-    )
+    query = sa.select(pvm)
+    keys: Collection[Any]
+    if vehicle_ids is None:
+        column, keys = pvm.c.article_number, article_numbers or ()
+    else:
+        column, keys = pvm.c.vehicle_variant_id, vehicle_ids
+        if article_numbers is not None:  # a scope within the variants: not all of their ~500 rows each
+            if not article_numbers:
+                return {}
+            query = query.where(pvm.c.article_number.in_(sorted(article_numbers)))
     stored = {}
-    for chunk in chunked(sorted(keys or ()), KEY_CHUNK):
-        for row in (await conn.execute(sa.select(pvm).where(column.in_(chunk)))).mappings():
+    for chunk in chunked(sorted(keys), KEY_CHUNK):
+        for row in (await conn.execute(query.where(column.in_(chunk)))).mappings():
             stored[(row["vehicle_variant_id"], row["article_number"])] = dict(row)
     return stored
 

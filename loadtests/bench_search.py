@@ -44,6 +44,7 @@ from erp_middleware.articles.service import article_row, article_upserted
 from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
+from http_load import closed_loop, open_loop
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import Outbox
 from integration_sdk.partners.generator import generate, is_current
@@ -59,6 +60,7 @@ from webshop.tables import catalog_article
 
 NAMESPACE = "bsearch_"
 PORT = 8801
+API = f"http://127.0.0.1:{PORT}"
 ISLANDS = {island.name: island for island in discover_islands()}
 
 
@@ -135,44 +137,6 @@ async def request_mix(shop: Any, count: int, seed: int) -> list[tuple[str, dict[
         else:
             mix.append((f"/api/v1/products/{rng.choice(numbers)}", {}))
     return mix
-
-
-async def open_loop(mix: list[tuple[str, dict[str, Any]]], rate: float) -> tuple[list[float], list[float], int]:
-    """Send ``mix`` at ``rate``/s on schedule; (latencies from intended send, generator lags, errors)."""
-    latencies: list[float] = []
-    lags: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", limits=limits, timeout=30) as client:
-        start = time.perf_counter() + 0.5
-
-        async def one(index: int, path: str, params: dict[str, Any]) -> None:
-            nonlocal errors
-            intended = start + index / rate
-            await asyncio.sleep(max(0.0, intended - time.perf_counter()))
-            lags.append(time.perf_counter() - intended)
-            try:
-                response = await client.get(path, params=params)
-            except httpx.TransportError:  # counted, not hidden: a refused or dropped connection is a failure
-                errors += 1
-                return
-            latencies.append(time.perf_counter() - intended)
-            if response.status_code != 200:
-                errors += 1
-
-        await asyncio.gather(*(one(i, path, params) for i, (path, params) in enumerate(mix)))
-    return latencies, lags, errors
-
-
-async def closed_loop(requests: list[tuple[str, dict[str, Any]]]) -> list[float]:
-    """The requests one after the other, each timed alone (no queueing)."""
-    latencies = []
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
-        for path, params in requests:
-            started = time.perf_counter()
-            (await client.get(path, params=params)).raise_for_status()
-            latencies.append(time.perf_counter() - started)
-    return latencies
 
 
 def search_params(params: dict[str, Any]) -> SearchParams:
@@ -282,17 +246,20 @@ async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) 
     server = start_server(shop)
     try:
         await wait_ready()
-        await open_loop(mix[: int(rate * 3)], rate)  # warm up: pools, caches, buffer pool
-        latencies, lags, errors = await open_loop(mix, rate)
+        await open_loop(mix[: int(rate * 3)], rate, API)  # warm up: pools, caches, buffer pool
+        latencies, lags, errors = await open_loop(mix, rate, API)
         searches = sum(1 for path, _ in mix if path == "/api/v1/products")
         print(f"webshop API, open loop at {rate:g} req/s for {seconds:g} s ({searches} searches, "
               f"{len(mix) - searches} details): {percentiles(latencies)}   errors {errors}   "
               f"(target p95 ≤ 15 ms, SLI 200 ms)")  # fmt: skip
         print(f"  generator lag (start after intended send): p99 {p(lags, 0.99) * 1000:.2f} ms")
-        closed = await closed_loop([(path, params) for path, params in mix[:300] if path == "/api/v1/products"])
+        searched = [(path, params) for path, params in mix[:300] if path == "/api/v1/products"]
+        closed, _ = await closed_loop(searched, API)
         print(
             f"webshop API, searches one after the other (closed loop, like the reference below): {percentiles(closed)}"
         )
+        through_httpx, _ = await closed_loop(searched, API, client="httpx")
+        print(f"  the same through httpx (its client CPU included, as in earlier runs): {percentiles(through_httpx)}")
     finally:
         server.terminate()
         server.wait(10)

@@ -60,13 +60,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 import bench_fitment
-from bench_fitment import open_loop, p, stop
+from bench_fitment import p, stop
 from bench_messaging import percentiles
 from bench_search import wait_ready
 from contracts import Envelope, StockAvailabilityChanged, WheelSetRecomputeRequested
 from foundation.bulk import chunked, utc_now
 from foundation.db import Database
 from foundation.island import discover_islands
+from http_load import closed_loop, open_loop
 from integration_sdk.messaging_schema import OUTBOX_PENDING
 from integration_sdk.migrations import current_revision, downgrade, upgrade
 from integration_sdk.outbox import APPLIED_VERSION, INBOX, OUTBOX
@@ -564,18 +565,6 @@ async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> tuple[
     return latencies, compiling
 
 
-async def closed_loop(requests: list[tuple[str, dict[str, Any]]]) -> tuple[list[float], list[dict[str, Any]]]:
-    latencies, bodies = [], []
-    async with httpx.AsyncClient(base_url=API, timeout=30) as client:
-        for path, params in requests:
-            started = time.perf_counter()
-            response = await client.get(path, params=params)
-            latencies.append(time.perf_counter() - started)
-            response.raise_for_status()
-            bodies.append(response.json())
-    return latencies, bodies
-
-
 def shown(item: dict[str, Any]) -> tuple[Any, ...]:
     c = item["components"]
     return (item["set_key"], item["season"], item["mounting_type"], item["is_staggered"], item["rim_diameter"],
@@ -631,11 +620,13 @@ async def apis(shop: Any, db: Database, rate: float, seconds: float, seed: int, 
     async with db.reader.connect() as conn:
         variants = sorted(await conn.scalars(sa.select(set_projection.c.vehicle_variant_id).distinct()))
     sample = [(f"/api/v1/vehicles/{v}/wheel-sets", list_params(rng)) for v in rng.sample(variants, references)]
-    closed, answers = await closed_loop(sample)
+    closed, answers = await closed_loop(sample, API)
     print(f"set lists one after the other (closed loop, first pages, like the reference below): {percentiles(closed)}")
     details = [(path, params) for path, params in mix if not path.endswith("/wheel-sets")][:references]
-    detail_closed, _ = await closed_loop(details)
+    detail_closed, _ = await closed_loop(details, API)
     print(f"set details one after the other (closed loop): {percentiles(detail_closed)}")
+    through_httpx, _ = await closed_loop(sample, API, client="httpx")
+    print(f"  the lists through httpx (its client CPU included, as in earlier runs): {percentiles(through_httpx)}")
     raw, compiling = await raw_driver(shop, mix[:2_000])
     raw_lists = [t for t, (path, _) in zip(raw, mix, strict=False) if path.endswith("/wheel-sets")]
     raw_details = [t for t, (path, _) in zip(raw, mix, strict=False) if not path.endswith("/wheel-sets")]

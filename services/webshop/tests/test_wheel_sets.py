@@ -33,6 +33,7 @@ from webshop.wheel_sets.compose import (
     set_price,
     set_quantity,
 )
+from webshop.wheel_sets import recompute
 from webshop.wheel_sets.queries import SORTS, SetListing, list_query
 from webshop.wheel_sets.reference import reference_page, reference_sets
 
@@ -353,3 +354,27 @@ async def test_a_discontinued_component_leaves_its_variants_sets(shop: Shop) -> 
     sets = await shop.sets()
     assert not any(r["wheel_front_article_number"] == "W-16-70" for r in sets.values())
     assert any(r["vehicle_variant_id"] == GOLF for r in sets.values())  # the Golf keeps its other sets
+
+
+async def test_a_batch_naming_many_variants_composes_a_chunk_and_asks_again_for_the_rest(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full fitment rebuild names every variant: RECOMPOSE_CHUNK of them per transaction, none lost.
+    monkeypatch.setattr(recompute, "RECOMPOSE_CHUNK", 1)
+    before = await shop.sets()
+    await asyncio.sleep(0.01)
+    for variant_id, (sizes, mappings) in FITMENT.items():
+        await shop.fitment(variant_id, sizes, mappings)  # the same fitment again: each variant asked for
+
+    async def composed_again() -> set[int]:
+        return {row["vehicle_variant_id"] for key, row in (await shop.sets()).items()
+                if key in before and row["computed_at"] > before[key]["computed_at"]}  # fmt: skip
+
+    handled = []
+    for step in range(1, len(FITMENT) + 1):
+        handled.append(await shop.drain())
+        assert len(await composed_again()) == step
+    assert handled == [len(FITMENT), 1, 1]  # the three requests in one batch, then one follow-up at a time
+    assert await shop.drain() == 0
+    assert await composed_again() == set(FITMENT)
+    assert set(await shop.sets()) == set(before)

@@ -146,12 +146,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_reader(request: Request) -> AsyncEngine:
+# The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+# hand-off on every request (about a tenth of a projection read's CPU).
+async def get_reader(request: Request) -> AsyncEngine:
     """The AUTOCOMMIT engine for projection reads."""
     return get_database(request).reader
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     """The island's Redis client."""
     client: Redis = resource(request, RedisResource.name).redis
     return client

@@ -10,8 +10,11 @@ from foundation.errors import ApiError
 from foundation.settings import ServiceSettings
 
 
-def require_operator(request: Request) -> None:
-    """401 unless the request carries the island's operator token (``<PREFIX>OPERATOR_TOKEN``)."""
+async def require_operator(request: Request) -> None:
+    """401 unless the request carries the island's operator token (``<PREFIX>OPERATOR_TOKEN``).
+
+    A coroutine, so FastAPI does not run it in its thread pool.
+    """
     settings: ServiceSettings = request.app.state.settings
     expected = settings.operator_token.get_secret_value()
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -138,7 +138,7 @@ def messaging_hook(spec: MessagingSpec) -> LifespanHook:
     return hook
 
 
-def get_outbox(request: Request) -> Outbox:
+async def get_outbox(request: Request) -> Outbox:
     """The process's outbox."""
     outbox: Outbox = request.app.state.outbox
     return outbox

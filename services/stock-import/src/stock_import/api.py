@@ -13,7 +13,6 @@ Everything under ``/api/v1`` needs the operator token (``Authorization: Bearer <
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from foundation.app import ReaderDep, get_database
+from foundation.auth import require_operator
 from foundation.errors import ApiError
 from integration_sdk.runtime import OutboxDep
 from stock_import.imports.service import EmptyFeed, FeedKind, UnknownSupplier, receive_feed
@@ -36,14 +36,6 @@ MAX_ARTICLES = 1_000
 def settings_of(request: Request) -> StockImportSettings:
     """The island's settings."""
     return cast(StockImportSettings, request.app.state.settings)
-
-
-def require_operator(request: Request) -> None:
-    """401 unless the request carries the operator token."""
-    expected = settings_of(request).operator_token.get_secret_value()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "Send the operator token as 'Authorization: Bearer <token>'.")
 
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_operator)], tags=["stock-import"])

@@ -43,6 +43,10 @@ from webshop.wheel_sets.compose import ROLE_COUNT, WheelSet, compose
 
 DOMAIN = "sets"
 REQUEST_CHUNK = 5_000  # articles or variants per request message
+# Variants composed per transaction (about 10 s at full scale); a batch naming more composes these and
+# asks again for the rest: a full fitment rebuild names all 20k variants, which as one transaction would
+# hold their locks for minutes and block every single-variant recompose behind it.
+RECOMPOSE_CHUNK = 250
 # Keys per IN list: below MariaDB's in_predicate_conversion_threshold (1,000), at which an IN list turns
 # into a join over a temporary table (a 2,000-key delete by set_key scanned the whole reverse index).
 IN_LIST = 500
@@ -55,10 +59,11 @@ def _observe(kind: str, outcome: str, count: int) -> None:
 async def lock_variants(session: AsyncSession, variant_ids: Sequence[int]) -> None:
     """Lock the variants' selector rows: two workers never compose one variant at the same time."""
     v = vehicle_variant.c
-    await session.execute(
-        sa.select(v.vehicle_variant_id).where(v.vehicle_variant_id.in_(variant_ids)).order_by(v.vehicle_variant_id)
-        .with_for_update()
-    )  # fmt: skip
+    for chunk in chunked(sorted(variant_ids), IN_LIST):  # in key order, as every locker takes them
+        await session.execute(
+            sa.select(v.vehicle_variant_id).where(v.vehicle_variant_id.in_(chunk)).order_by(v.vehicle_variant_id)
+            .with_for_update()
+        )  # fmt: skip
 
 
 async def compose_variants(
@@ -217,14 +222,25 @@ async def request_recompute(
 
 
 async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope]], context: BatchContext) -> None:
-    """Coalesce a batch of requests: compose each named variant once, refresh each named component once."""
+    """Coalesce a batch of requests: compose each named variant once, refresh each named component once.
+
+    At most ``RECOMPOSE_CHUNK`` variants are composed here; the rest are asked for again in the same
+    transaction, so they are neither lost nor composed twice by this batch.
+    """
     variants = sorted({v for request, _ in items for v in request.vehicle_variant_ids})
     articles = sorted({a for request, _ in items for a in request.article_numbers})
-    if variants:
-        await recompose(context.session, variants)
+    first, later = variants[:RECOMPOSE_CHUNK], set(variants[RECOMPOSE_CHUNK:])
+    if first:
+        await recompose(context.session, first)
+    deferred = [request.changed_at for request, _ in items if later.intersection(request.vehicle_variant_ids)]
+    for chunk in chunked(sorted(later), REQUEST_CHUNK):
+        follow_up = WheelSetRecomputeRequested(request_id=uuid.uuid4().hex, vehicle_variant_ids=chunk,
+                                               changed_at=min(deferred))  # fmt: skip
+        await context.publish(follow_up, items[0][1])
+    # freshness of the requests done here; the follow-up reports the others once it is done
+    changes = [request.changed_at for request, _ in items if not later.intersection(request.vehicle_variant_ids)]
     if articles:
         await refresh_for_articles(context.session, articles)
-    changes = [request.changed_at for request, _ in items]
 
     async def committed() -> None:
         now = time.time()

@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +25,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from contracts import Envelope, StockAvailabilityChanged
+from contracts import Envelope, StockAvailabilityChanged, WheelSetRecomputeRequested
 from foundation.app import create_app, default_resources
 from foundation.db import Database
 from foundation.settings import ServiceSettings
 from integration_sdk.broker import BrokerResource
-from integration_sdk.consumer import MessageContext
+from integration_sdk.consumer import BatchContext, Batched, MessageContext
 from integration_sdk.dead_letters import DeadLetterFilter, replay_dead_letters
 from integration_sdk.errors import Deferred, PermanentError, TransientError
 from integration_sdk.messaging_schema import OUTBOX_PARKED, OUTBOX_PENDING, OUTBOX_SENT
@@ -123,7 +124,7 @@ async def running_worker(settings: ServiceSettings, probe: Probe) -> AsyncIterat
         yield app
 
 
-async def emit(settings: ServiceSettings, events: list[StockAvailabilityChanged], *, commit: bool = True) -> None:
+async def emit(settings: ServiceSettings, events: list[Any], *, commit: bool = True) -> None:
     """Write events through the outbox in one transaction, as a service would."""
     db = Database.from_settings(settings)
     outbox = Outbox(settings)
@@ -486,3 +487,36 @@ async def test_database_connections_killed_mid_consume_lose_nothing(settings: Se
     counts = await effects(settings)
     assert len(counts) == 300
     assert set(counts.values()) == {1}
+
+
+async def test_a_long_own_batch_does_not_hold_up_the_quick_messages_behind_it(settings: ServiceSettings) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    probe = Probe()
+
+    async def compose(items: list[tuple[WheelSetRecomputeRequested, Envelope]], context: BatchContext) -> None:
+        started.set()
+        await asyncio.wait_for(release.wait(), 30)  # seconds of work, like composing 250 variants' sets
+
+    spec = MessagingSpec(handlers={BULK: {
+        "stock.availability.changed": probe.handle,
+        WheelSetRecomputeRequested.message_type: Batched(compose, own_batch=True),
+    }})  # fmt: skip
+    app = create_app(settings, title="probe worker", resources=[*default_resources(settings), BrokerResource(settings)],
+                     hooks=[messaging_hook(spec)])  # fmt: skip
+    async with serve(app) as client:
+        assert (await wait_until_ready(client, timeout_s=15)).status_code == 200
+        request = WheelSetRecomputeRequested(request_id="long", vehicle_variant_ids=[1], changed_at=datetime.now(UTC))
+        await emit(settings, [request])
+        await asyncio.wait_for(started.wait(), 15)
+        await emit(settings, [stock_event("QUICK", 1)])
+        # Applied and committed while the long batch is still running (it would wait behind it otherwise).
+        assert await eventually(
+            lambda: query(settings, "SELECT qty FROM sdk_probe_state WHERE article_number = 'QUICK'")
+        )
+        assert not release.is_set()
+        release.set()
+
+        async def both_applied() -> bool:
+            return await query(settings, "SELECT COUNT(*) FROM inbox_message") == [(2,)]
+
+        assert await eventually(both_applied)

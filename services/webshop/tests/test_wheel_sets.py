@@ -20,6 +20,7 @@ from contracts import ArticleDiscontinued
 from foundation.settings import ServiceSettings
 from integration_sdk.testing import serve, wait_until_ready
 from webshop.app import create_app
+from webshop.wheel_sets import recompute
 from webshop.wheel_sets.compose import (
     SEASONS,
     SETS_PER_SEASON,
@@ -33,7 +34,6 @@ from webshop.wheel_sets.compose import (
     set_price,
     set_quantity,
 )
-from webshop.wheel_sets import recompute
 from webshop.wheel_sets.queries import SORTS, SetListing, list_query
 from webshop.wheel_sets.reference import reference_page, reference_sets
 

@@ -120,6 +120,10 @@ class Batched:
     """
 
     apply: Callable[[list[tuple[Any, Envelope]], BatchContext], Awaitable[None]]
+    own_batch: bool = False
+    """Batch its messages only with each other, on the long-work drainers (see ``Exclusive``): for a
+    handler whose batch takes seconds (composing wheel sets), which would otherwise keep the quick
+    projection updates of the same batch uncommitted and the queue behind it waiting."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class Exclusive:
 
 
 AnyHandler = Handler | Batched | Exclusive
+QUICK, LONG = "quick", "long"  # the two lanes of a consumer's ready deliveries, each with its own drainers
 
 
 @dataclass(frozen=True)
@@ -239,8 +244,8 @@ class Consumer(ChannelConsumer):
         # delivery never times out waiting for a connection (which would wrongly spend an attempt).
         self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
         self._max_drainers = max(1, settings.db_pool_size)
-        self._pending: deque[Delivery] = deque()
-        self._drainers = 0
+        self._pending: dict[str, deque[Delivery]] = {QUICK: deque(), LONG: deque()}
+        self._drainers = {QUICK: 0, LONG: 0}
         self._drain_tasks: set[asyncio.Task[None]] = set()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
@@ -257,13 +262,16 @@ class Consumer(ChannelConsumer):
                 message, exc, attempt, scope_id="unparseable", message_type=message.type or "unknown"
             )
             return
-        self._pending.append(Delivery(message, envelope, attempt, enqueued_at))
-        # Another drainer when a batch is full, or for long (Exclusive) work, which would hold up the rest.
-        exclusive = isinstance(self.handlers.get(envelope.message_type), Exclusive)
-        wanted = exclusive or len(self._pending) >= self.batch_max
-        if self._drainers == 0 or (wanted and self._drainers < self._max_drainers):
-            self._drainers += 1
-            task = asyncio.create_task(self._drain(), name=f"{self.queue_label}-drain")
+        handler = self.handlers.get(envelope.message_type)
+        lane = self._lane(envelope.message_type)
+        pending = self._pending[lane]
+        pending.append(Delivery(message, envelope, attempt, enqueued_at))
+        # Long work has drainers of its own, so it never holds up the quick lane; another drainer when a
+        # batch is full, or for each Exclusive message (up to the pool size).
+        wanted = isinstance(handler, Exclusive) or len(pending) >= self.batch_max
+        if self._drainers[lane] == 0 or (wanted and sum(self._drainers.values()) < self._max_drainers):
+            self._drainers[lane] += 1
+            task = asyncio.create_task(self._drain(lane), name=f"{self.queue_label}-{lane}-drain")
             self._drain_tasks.add(task)
             task.add_done_callback(self._drain_tasks.discard)
 
@@ -273,10 +281,15 @@ class Consumer(ChannelConsumer):
             await asyncio.wait(self._drain_tasks, timeout=self.settings.shutdown_timeout_s)
         await super().stop()
 
-    async def _drain(self) -> None:
-        """Apply pending deliveries batch by batch until none are left."""
+    def _lane(self, message_type: str) -> str:
+        handler = self.handlers.get(message_type)
+        long = isinstance(handler, Exclusive) or isinstance(handler, Batched) and handler.own_batch
+        return LONG if long else QUICK
+
+    async def _drain(self, lane: str) -> None:
+        """Apply the lane's pending deliveries batch by batch until none are left."""
         try:
-            while batch := self._next_batch():
+            while batch := self._next_batch(lane):
                 try:
                     outcomes = await self.apply_batch([delivery.envelope for delivery in batch])
                 except Exception as exc:  # the transaction itself failed: nothing of the batch was committed
@@ -288,16 +301,18 @@ class Consumer(ChannelConsumer):
                     else:
                         await self._acked(delivery, outcome)
         finally:
-            self._drainers -= 1
+            self._drainers[lane] -= 1
 
-    def _next_batch(self) -> list[Delivery]:
-        """Up to ``batch_max`` pending deliveries; a message of an ``Exclusive`` handler goes alone."""
-        batch: list[Delivery] = []
-        while self._pending and len(batch) < self.batch_max:
-            exclusive = isinstance(self.handlers.get(self._pending[0].envelope.message_type), Exclusive)
-            if exclusive and batch:
+    def _next_batch(self, lane: str) -> list[Delivery]:
+        """Up to ``batch_max`` of the lane's pending deliveries; an ``Exclusive`` message goes alone, and
+        the long lane's own-batch messages only with others of their type."""
+        pending, batch = self._pending[lane], list[Delivery]()
+        while pending and len(batch) < self.batch_max:
+            message_type = pending[0].envelope.message_type
+            exclusive = isinstance(self.handlers.get(message_type), Exclusive)
+            if batch and (exclusive or lane == LONG and message_type != batch[0].envelope.message_type):
                 break
-            batch.append(self._pending.popleft())
+            batch.append(pending.popleft())
             if exclusive:
                 break
         return batch

@@ -251,4 +251,6 @@ async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope
     context.after_commit(committed)
 
 
-HANDLERS: dict[str, Any] = {WheelSetRecomputeRequested.message_type: Batched(apply_recompute)}
+# own_batch: a batch composing 250 variants takes seconds; the stock and fitment projections on the same
+# queue commit without waiting for it.
+HANDLERS: dict[str, Any] = {WheelSetRecomputeRequested.message_type: Batched(apply_recompute, own_batch=True)}

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from fitment_world import article_event, drain, generated, publish_articles, snapshot, sync, variant_ids
+from sqlalchemy.exc import OperationalError
 
 from foundation.db import Database
 from foundation.settings import ServiceSettings
+from integration_sdk.consumer import DEADLOCK_CODES
 from integration_sdk.outbox import Outbox
 from integration_sdk.testing import truncate_tables
+from vehicle_data.fitment import recompute
 from vehicle_data.fitment import repository as repo
 from vehicle_data.fitment.derived import axles_of
+from vehicle_data.fitment.recompute import RecomputeReport
 from vehicle_data.fitment.reference import projected_for_axle, reference_for_axle
 
 
@@ -59,3 +64,35 @@ async def test_generated_world_projection_equals_reference(db: Database, outbox:
     assert compared["wheel"] > 300, compared
     rows = await snapshot(db)
     assert rows["product_vehicle_mappings"], "some wheels fit"
+
+
+async def test_chains_running_at_once_build_what_the_rules_say(
+    db: Database, outbox: Outbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker runs several recompute requests at once (a catalogue load sends one per batch): their
+    # steps claim disjoint work, wait on each other where it overlaps, and a deadlocked step is rerun.
+    monkeypatch.setattr(recompute, "VEHICLE_CHUNK", 4)
+    variants, articles = generated(seed=7, variants=40, tyres=3_000, wheels=2_000)
+    await sync(db, outbox, tmp_path, variants)
+    await publish_articles(db, outbox, [article_event(a) for a in articles])
+    steps: list[RecomputeReport] = []
+
+    async def chain() -> None:
+        more = True
+        while more:
+            try:
+                async with db.sessions.begin() as session:
+                    report, more = await recompute.process_pending(session, outbox, fold_above=500)
+            except OperationalError as exc:
+                if exc.orig is None or exc.orig.args[0] not in DEADLOCK_CODES:
+                    raise
+                continue
+            steps.append(report)
+
+    await asyncio.gather(chain(), chain(), chain())
+    assert sum(step.vehicles for step in steps) >= 40
+    assert sum(step.articles_folded for step in steps) == len(articles)  # each article folded once
+    async with db.reader.connect() as conn:
+        assert await repo.pending_counts(conn) == {repo.VEHICLE: 0, repo.ARTICLE: 0}
+    compared = await assert_projection_matches_reference(db)
+    assert compared["wheel"] > 300, compared

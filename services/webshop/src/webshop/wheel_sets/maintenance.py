@@ -176,6 +176,18 @@ class SetRebuildReport:
     finished: bool = False
 
 
+async def refresh_statistics(db: Database) -> None:
+    """Refresh the optimizer's statistics of the set tables while a rebuild grows them.
+
+    Planned on an empty table's statistics (a first build, or one after the tables were emptied), the
+    refresh statement scanned both set tables for every 500 sets written: a build took 25 minutes
+    instead of 5 until InnoDB's own recount caught up. Each time the tables may have doubled, an
+    ``ANALYZE`` (a few sampled pages per index, milliseconds) keeps the plan an index range read.
+    """
+    async with db.writer.connect() as conn:
+        await conn.execute(sa.text(f"ANALYZE TABLE `{wheel_set_projection.name}`, `{wheel_set_component_index.name}`"))
+
+
 async def rebuild(
     db: Database, scope: str = "all", progress: Progress = NO_PROGRESS, job: str = REBUILD_JOB,
     *, page_size: int = PAGE_SIZE, max_pages: int | None = None,
@@ -210,6 +222,8 @@ async def rebuild(
             report.variants += len(ids)
             task.advance(len(ids))
             pages += 1
+            if pages & (pages - 1) == 0:  # pages 1, 2, 4, 8, ...: see refresh_statistics
+                await refresh_statistics(db)
             if max_pages is not None and pages >= max_pages:
                 return report
         async with db.sessions.begin() as session:

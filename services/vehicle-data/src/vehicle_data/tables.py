@@ -216,6 +216,14 @@ fitment_version = sa.Table(
 # What still has to be recomputed: a variant (all its fitment) or an article (its bucket intersection).
 # Writers add rows in the transaction of their change; the recompute deletes them in the transaction of
 # its result, so a crash in between leaves the work listed, never lost.
+fitment_lock = sa.Table(  # rows locked to order recomputes (see repository.guard_product_buckets)
+    "fitment_lock",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
 fitment_pending = sa.Table(
     "fitment_pending",
     metadata,

@@ -284,12 +284,14 @@ async def recompute_vehicles(
     if not vehicle_ids:
         return report
     conn = await session.connection()
+    whole = tyre_buckets is None and article is None
+    if whole:  # it writes the variants' wheel buckets: not while an article's buckets are refreshed
+        await repo.guard_product_buckets(conn, exclusive=False)
     versions = await repo.lock_versions(conn, vehicle_ids)
     sources = await repo.variants_with_fitments(conn, vehicle_ids)
     rules = await repo.active_rules(conn, vehicle_ids)
     axles: dict[int, dict[str, Axle]] = {v: axles_of(*sources[v]) for v in sources}
     ids = sorted(vehicle_ids)
-    whole = tyre_buckets is None and article is None
     if whole:  # listed wheel sizes and wheel memberships: internal, replaced as they are derived
         await repo.replace_rows(conn, vehicle_axle_size, "vehicle_variant_id", ids,
                                 [row for v, a in axles.items() for row in axle_size_rows(v, a)])  # fmt: skip
@@ -379,6 +381,7 @@ def _desired_mappings(
 
 async def refresh_product_buckets(conn: AsyncConnection, article_numbers: Collection[str]) -> set[int]:
     """Replace the articles' bucket memberships; the variants their change may concern."""
+    await repo.guard_product_buckets(conn, exclusive=True)
     specs = await repo.product_specs(conn, article_numbers)
     numbers = sorted(article_numbers)
     await repo.replace_rows(conn, product_tyre_bucket, "article_number", numbers,
@@ -429,6 +432,8 @@ async def process_pending(
     conn = await session.connection()
     report = RecomputeReport()
     counts = await repo.pending_counts(conn)
+    # The guard before the claim, so that no recompute waits for it while holding claimed rows.
+    await repo.guard_product_buckets(conn, exclusive=counts[repo.ARTICLE] > fold_above or not counts[repo.VEHICLE])
     if counts[repo.ARTICLE] > fold_above:  # a flood: fold it all (the last part too, not as small changes)
         limit = fold_above if counts[repo.ARTICLE] > 2 * fold_above else counts[repo.ARTICLE]
         keys = await repo.claim_pending(conn, repo.ARTICLE, limit)

@@ -14,6 +14,7 @@ from foundation.bulk import chunked, insert_rows, utc_now
 from vehicle_data.fitment.derived import Rule
 from vehicle_data.fitment.rules import MAX_RING_STEP_MM, OFFSET_BAND_MM, WIDTH_TOLERANCE_INCH, Fit
 from vehicle_data.tables import (
+    fitment_lock,
     fitment_pending,
     fitment_rule,
     fitment_version,
@@ -251,6 +252,28 @@ async def save_versions(conn: AsyncConnection, versions: Mapping[int, int]) -> N
                 for variant_id, version in chunk
             ],
         )
+
+
+# --- ordering recomputes -------------------------------------------------------------------------------
+
+PRODUCT_BUCKETS = "product_buckets"
+
+
+async def guard_product_buckets(conn: AsyncConnection, *, exclusive: bool) -> None:
+    """Hold the product bucket guard until the transaction ends: exclusive to refresh articles' buckets,
+    shared to recompute variants whole.
+
+    A refresh finds the variants its new buckets concern from the committed wheel buckets, and a whole
+    recompute writes a variant's wheel buckets and reads the committed product buckets. Run at the same
+    time, neither sees the other's writes and the pair is mapped by neither; with the guard, a refresh
+    waits for the recomputes under way (then sees their wheel buckets) and the next ones wait for it.
+    """
+    guard = sa.select(fitment_lock.c.name).where(fitment_lock.c.name == PRODUCT_BUCKETS)
+    if (await conn.execute(guard.with_for_update(read=not exclusive))).first() is None:
+        # the row is the migration's; written again where the table was emptied (it is then held
+        # exclusively, or waited for, until this transaction ends)
+        await conn.execute(sa.insert(fitment_lock).prefix_with("IGNORE").values(name=PRODUCT_BUCKETS))
+        await conn.execute(guard.with_for_update(read=not exclusive))
 
 
 # --- the pending work list -----------------------------------------------------------------------------

@@ -619,6 +619,8 @@ async def main(args: argparse.Namespace) -> None:
         if not args.build_only:
             await setup(data_dir, vehicle, shop)
         else:
+            for name, settings in (("vehicle-data", vehicle), ("webshop", shop)):
+                await migrate(name, settings)
             await reset_derived(vehicle, shop)
         await full_build(vehicle)
         await replicate(vehicle, shop)

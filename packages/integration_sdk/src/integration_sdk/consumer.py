@@ -12,7 +12,9 @@ For each delivery:
    one by one to find the bad one. One commit (one log flush) per batch instead of one per message;
    handlers only flush, and events they emit go to the outbox in the same transaction. An
    ``Exclusive`` message runs alone, on a drainer of its own (up to the pool size), so long work
-   (a partner call, an export run) never holds up the rest of the queue.
+   (a partner call, an export run) never holds up the rest of the queue; a ``Batched(own_batch=True)``
+   handler's messages are batched only with each other. Both wait in a lane of their own, with its
+   own drainers, so quick messages never queue behind long ones.
 3. Every delivery of a batch is acked only after that commit. A crash before the ack means a
    redelivery, which the inbox turns into a counted duplicate.
 4. A failed handler's delivery is handled on its own (its savepoint was rolled back). Transient

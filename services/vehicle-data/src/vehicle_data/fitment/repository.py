@@ -284,7 +284,7 @@ VEHICLE, ARTICLE = "vehicle", "article"
 async def add_pending(conn: AsyncConnection, kind: str, keys: Iterable[object]) -> int:
     """List variants or articles for the recompute (idempotent); how many distinct keys were given."""
     now = utc_now()
-    # in key order: recomputes listing overlapping variants at once then wait on each other, never deadlock
+    # in key order: recomputes listing overlapping variants at once wait on each other, not deadlock over them
     rows = [{"kind": kind, "item_key": key, "requested_at": now} for key in sorted({str(key) for key in keys})]
     for chunk_rows in chunked(rows, 5_000):
         await conn.execute(sa.insert(fitment_pending).prefix_with("IGNORE"), chunk_rows)

@@ -520,3 +520,34 @@ async def test_a_long_own_batch_does_not_hold_up_the_quick_messages_behind_it(se
             return await query(settings, "SELECT COUNT(*) FROM inbox_message") == [(2,)]
 
         assert await eventually(both_applied)
+
+
+async def test_own_batches_are_applied_one_at_a_time(settings: ServiceSettings) -> None:
+    # Requests of one own-batch type overlap (a batch asks again for what it left): two batches at once
+    # would wait on each other's locks.
+    quick = settings.model_copy(update={"consumer_batch_max": 5})
+    active, most, seen = 0, 0, 0
+
+    async def compose(items: list[tuple[WheelSetRecomputeRequested, Envelope]], context: BatchContext) -> None:
+        nonlocal active, most, seen
+        active += 1
+        most = max(most, active)
+        await asyncio.sleep(0.05)
+        seen += len(items)
+        active -= 1
+
+    spec = MessagingSpec(handlers={BULK: {WheelSetRecomputeRequested.message_type: Batched(compose, own_batch=True)}})
+    app = create_app(quick, title="probe worker", resources=[*default_resources(quick), BrokerResource(quick)],
+                     hooks=[messaging_hook(spec)])  # fmt: skip
+    now = datetime.now(UTC)
+    requests = [WheelSetRecomputeRequested(request_id=f"r{i}", vehicle_variant_ids=[i], changed_at=now)
+                for i in range(1, 41)]  # fmt: skip
+    async with serve(app) as client:
+        assert (await wait_until_ready(client, timeout_s=15)).status_code == 200
+        await emit(quick, requests)
+
+        async def all_seen() -> bool:
+            return seen == len(requests)
+
+        assert await eventually(all_seen)
+    assert most == 1

@@ -269,8 +269,9 @@ class Consumer(ChannelConsumer):
         pending = self._pending[lane]
         pending.append(Delivery(message, envelope, attempt, enqueued_at))
         # Long work has drainers of its own, so it never holds up the quick lane; another drainer when a
-        # batch is full, or for each Exclusive message (up to the pool size).
-        wanted = isinstance(handler, Exclusive) or len(pending) >= self.batch_max
+        # quick batch is full, or for each Exclusive message (up to the pool size). Own batches go one at a
+        # time: two at once would work on the same keys (follow-ups of one request) and wait on each other.
+        wanted = isinstance(handler, Exclusive) or lane == QUICK and len(pending) >= self.batch_max
         if self._drainers[lane] == 0 or (wanted and sum(self._drainers.values()) < self._max_drainers):
             self._drainers[lane] += 1
             task = asyncio.create_task(self._drain(lane), name=f"{self.queue_label}-{lane}-drain")

@@ -52,7 +52,7 @@ from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
 from http_load import closed_loop, open_loop
-from integration_sdk.consumer import DEADLOCK_CODES, BatchContext, Consumer
+from integration_sdk.consumer import BatchContext, Consumer, is_deadlock
 from integration_sdk.messaging_schema import OUTBOX_PENDING
 from integration_sdk.migrations import alembic_config, current_revision, upgrade
 from integration_sdk.outbox import APPLIED_VERSION, OUTBOX, Outbox
@@ -200,7 +200,7 @@ async def full_build(vehicle: Any, chains: int = 2) -> RecomputeReport:
                 async with db.sessions.begin() as session:
                     report, more = await process_pending(session, outbox)
             except OperationalError as exc:
-                if getattr(exc.orig, "args", (None,))[0] not in DEADLOCK_CODES:
+                if not is_deadlock(exc):
                     raise
                 continue
             total.add(report)

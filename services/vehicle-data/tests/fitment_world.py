@@ -6,6 +6,7 @@ rules through the rule service; ``drain`` then runs the recompute the worker wou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Iterable, Sequence
@@ -14,10 +15,11 @@ from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from contracts import ArticleDiscontinued, ArticleUpserted, Envelope, FitmentMappingChanged, open_envelope
 from foundation.db import Database
-from integration_sdk.consumer import BatchContext, Consumer
+from integration_sdk.consumer import BatchContext, Consumer, is_deadlock
 from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.catalog import Article, generate_articles
 from integration_sdk.partners.vehicles import generate_variants
@@ -78,15 +80,25 @@ async def publish_articles(
             await product_specs.apply_discontinued(ended, context)
 
 
-async def drain(db: Database, outbox: Outbox, **options: Any) -> RecomputeReport:
-    """Run the pending recomputes chunk by chunk, each in its own transaction, until none is left."""
+async def drain(db: Database, outbox: Outbox, *, chains: int = 1, **options: Any) -> RecomputeReport:
+    """Run the pending recomputes chunk by chunk, each in its own transaction, until none is left;
+    ``chains`` of them at once, as the worker's drainers run them, a deadlocked step run again."""
     total = RecomputeReport()
-    while True:
-        async with db.sessions.begin() as session:
-            report, more = await process_pending(session, outbox, **options)
-        total.add(report)
-        if not more:
-            return total
+
+    async def chain() -> None:
+        more = True
+        while more:
+            try:
+                async with db.sessions.begin() as session:
+                    report, more = await process_pending(session, outbox, **options)
+            except OperationalError as exc:
+                if not is_deadlock(exc):
+                    raise
+                continue
+            total.add(report)
+
+    await asyncio.gather(*(chain() for _ in range(chains)))
+    return total
 
 
 async def snapshot(db: Database) -> dict[str, set[tuple[Any, ...]]]:

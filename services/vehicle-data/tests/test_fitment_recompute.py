@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from fitment_world import article_event, drain, generated, publish_articles, snapshot, sync, variant_ids
-from sqlalchemy.exc import OperationalError
 
 from foundation.db import Database
 from foundation.settings import ServiceSettings
-from integration_sdk.consumer import DEADLOCK_CODES
 from integration_sdk.outbox import Outbox
 from integration_sdk.testing import truncate_tables
 from vehicle_data.fitment import recompute
 from vehicle_data.fitment import repository as repo
 from vehicle_data.fitment.derived import axles_of
-from vehicle_data.fitment.recompute import RecomputeReport
 from vehicle_data.fitment.reference import projected_for_axle, reference_for_axle
 
 
@@ -75,24 +71,10 @@ async def test_chains_running_at_once_build_what_the_rules_say(
     variants, articles = generated(seed=7, variants=40, tyres=3_000, wheels=2_000)
     await sync(db, outbox, tmp_path, variants)
     await publish_articles(db, outbox, [article_event(a) for a in articles])
-    steps: list[RecomputeReport] = []
-
-    async def chain() -> None:
-        more = True
-        while more:
-            try:
-                async with db.sessions.begin() as session:
-                    report, more = await recompute.process_pending(session, outbox, fold_above=500)
-            except OperationalError as exc:
-                if exc.orig is None or exc.orig.args[0] not in DEADLOCK_CODES:
-                    raise
-                continue
-            steps.append(report)
-
-    await asyncio.gather(chain(), chain(), chain())
-    assert sum(step.vehicles for step in steps) >= 40
+    report = await drain(db, outbox, chains=3, fold_above=500)
+    assert report.vehicles >= 40
     # each article taken once: folded into its variants, or (the last few) recomputed on its own
-    assert sum(step.articles_folded + step.articles for step in steps) == len(articles)
+    assert report.articles_folded + report.articles == len(articles)
     async with db.reader.connect() as conn:
         assert await repo.pending_counts(conn) == {repo.VEHICLE: 0, repo.ARTICLE: 0}
     compared = await assert_projection_matches_reference(db)

@@ -180,6 +180,11 @@ def _mysql_code(exc: DBAPIError) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
+def is_deadlock(exc: DBAPIError) -> bool:
+    """The transaction died of a deadlock or lock wait (it may be run again as a whole)."""
+    return _mysql_code(exc) in DEADLOCK_CODES
+
+
 def _is_infrastructure_outage(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeout):
         return True
@@ -265,7 +270,7 @@ class Consumer(ChannelConsumer):
             )
             return
         handler = self.handlers.get(envelope.message_type)
-        lane = self._lane(envelope.message_type)
+        lane = self._lane(handler)
         pending = self._pending[lane]
         pending.append(Delivery(message, envelope, attempt, enqueued_at))
         # Long work has drainers of its own, so it never holds up the quick lane; another drainer when a
@@ -284,8 +289,8 @@ class Consumer(ChannelConsumer):
             await asyncio.wait(self._drain_tasks, timeout=self.settings.shutdown_timeout_s)
         await super().stop()
 
-    def _lane(self, message_type: str) -> str:
-        handler = self.handlers.get(message_type)
+    @staticmethod
+    def _lane(handler: AnyHandler | None) -> str:
         long = isinstance(handler, Exclusive) or isinstance(handler, Batched) and handler.own_batch
         return LONG if long else QUICK
 
@@ -338,7 +343,7 @@ class Consumer(ChannelConsumer):
                         log.exception("%s: after-commit callback failed", self.queue_label)
                 return outcomes
             except OperationalError as exc:
-                if attempt == 2 or _mysql_code(exc) not in DEADLOCK_CODES:
+                if attempt == 2 or not is_deadlock(exc):
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")

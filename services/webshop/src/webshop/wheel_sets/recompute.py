@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -232,13 +233,15 @@ async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope
     first, later = variants[:RECOMPOSE_CHUNK], set(variants[RECOMPOSE_CHUNK:])
     if first:
         await recompose(context.session, first)
-    deferred = [request.changed_at for request, _ in items if later.intersection(request.vehicle_variant_ids)]
+    # freshness of the requests done here (changes); the follow-up reports the deferred ones once done
+    changes: list[datetime] = []
+    deferred: list[datetime] = []
+    for request, _ in items:
+        (deferred if later.intersection(request.vehicle_variant_ids) else changes).append(request.changed_at)
     for chunk in chunked(sorted(later), REQUEST_CHUNK):
         follow_up = WheelSetRecomputeRequested(request_id=uuid.uuid4().hex, vehicle_variant_ids=chunk,
                                                changed_at=min(deferred))  # fmt: skip
         await context.publish(follow_up, items[0][1])
-    # freshness of the requests done here; the follow-up reports the others once it is done
-    changes = [request.changed_at for request, _ in items if not later.intersection(request.vehicle_variant_ids)]
     if articles:
         await refresh_for_articles(context.session, articles)
 

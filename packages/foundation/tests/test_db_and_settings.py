@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 import pytest
@@ -44,6 +45,43 @@ async def test_timed_out_statement_discards_its_connection(migrated_islands: dic
         assert after != before, "the connection whose statement timed out went back into the pool"
     finally:
         await engine.dispose()
+
+
+async def _kill(engine_url_settings: ServiceSettings, connection_id: int) -> None:
+    killer = create_engine(engine_url_settings)
+    try:
+        async with killer.connect() as conn:
+            await conn.execute(text(f"KILL CONNECTION {connection_id}"))
+    finally:
+        await killer.dispose()
+
+
+async def test_a_connection_idle_past_the_ping_limit_is_checked_and_replaced_when_dropped(
+    migrated_islands: dict[str, ServiceSettings],
+) -> None:
+    """Pooled connections are pinged only after ``db_ping_after_idle_s``: one the server dropped while it
+    idled is replaced at checkout, and the read on it succeeds; one just used is handed out unpinged."""
+    settings = migrated_islands["webshop"].model_copy(
+        update={"db_ping_after_idle_s": 0.3, "db_read_pool_size": 1, "db_max_overflow": 0}
+    )
+    reader = create_engine(settings, read_only=True)
+    pings = []
+    original = reader.dialect.do_ping
+    reader.dialect.do_ping = lambda dbapi_connection: pings.append(1) or original(dbapi_connection)  # type: ignore[method-assign]
+    try:
+        async with reader.connect() as conn:
+            first = (await conn.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
+        async with reader.connect() as conn:  # just used: no ping
+            assert (await conn.execute(text("SELECT CONNECTION_ID()"))).scalar_one() == first
+        assert pings == []
+        await _kill(settings, first)
+        await asyncio.sleep(0.5)
+        async with reader.connect() as conn:  # idle past the limit: pinged, found dropped, replaced
+            second = (await conn.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
+        assert second != first
+        assert len(pings) == 1
+    finally:
+        await reader.dispose()
 
 
 async def test_reader_is_autocommit_and_writer_is_transactional(migrated_islands: dict[str, ServiceSettings]) -> None:

@@ -5,18 +5,24 @@ at the edge) and ``reader`` (AUTOCOMMIT, no ROLLBACK round trip on checkin) for 
 hot paths. With ``db_local_infile`` the writer can ``LOAD DATA LOCAL`` files a task allows
 (``foundation.local_infile``).
 A statement that exceeds ``db_statement_timeout_s`` is killed by the server (``max_statement_time``)
-and the connection it ran on is discarded rather than returned to the pool.
+and the connection it ran on is discarded rather than returned to the pool. A connection idle for
+more than ``db_ping_after_idle_s`` is pinged when it is checked out, and replaced if the server has
+dropped it; one that was in use a moment ago is not (a ping per checkout was a round trip per API
+request).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from foundation import local_infile
@@ -57,15 +63,36 @@ def _discard_timed_out_connections(engine: AsyncEngine) -> None:
             context.is_disconnect = True  # SQLAlchemy invalidates the connection: never reused
 
 
+def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for connections idle longer than ``idle_s``."""
+    dialect, pool = engine.dialect, engine.sync_engine.pool
+    last_used = "last_used"
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def _used(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[last_used] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _check(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
+        if time.monotonic() - record.info.get(last_used, 0.0) <= idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(f"pooled connection dropped by the server: {exc}") from exc  # replaced
+            raise
+
+
 def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overrides: Any) -> AsyncEngine:
-    """An engine on the island's schema with pool, pre-ping and statement timeout."""
+    """An engine on the island's schema with pool, ping after idle and statement timeout."""
     timeout_s = settings.db_statement_timeout_s
     options: dict[str, Any] = {
         "pool_size": settings.db_read_pool_size if read_only else settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_s,
         "pool_recycle": settings.db_pool_recycle_s,
-        "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": settings.db_connect_timeout_s,
             # in_predicate_conversion_threshold=0: MariaDB would turn an IN list of 1,000+ values (bulk
@@ -86,6 +113,8 @@ def create_engine(settings: ServiceSettings, *, read_only: bool = False, **overr
     options.update(overrides)
     engine = create_async_engine(settings.db_url, **options)
     _discard_timed_out_connections(engine)
+    if not options.get("pool_pre_ping"):
+        _ping_when_idle(engine, settings.db_ping_after_idle_s)
     return engine
 
 

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # A statement running longer is aborted by the server and its connection discarded.
     db_statement_timeout_s: float = 15.0
     db_pool_recycle_s: int = 1800
+    # A pooled connection idle longer than this is pinged before it is handed out (a dropped one is
+    # replaced); one used more recently is handed out as it is, saving a round trip per request.
+    db_ping_after_idle_s: float = 1.0
     # LOAD DATA LOCAL INFILE on the writer engine (bulk loads into staging tables); the server must
     # allow it too (MariaDB's local_infile, on by default). Only files a task allows are ever sent.
     db_local_infile: bool = False

@@ -236,6 +236,9 @@ async def test_the_selector_walks_make_model_year_variant(client: httpx.AsyncCli
         ("/api/v1/vehicles/7/tyres?axle=front", 400, "invalid_filter"),
         ("/api/v1/vehicles/7/wheels?cursor=bm90LWEtY3Vyc29y", 400, "invalid_filter"),
         ("/api/v1/vehicles/7/tyres?season=monsoon", 422, "invalid_request"),
+        ("/api/v1/vehicles/7/tyres?limit=500", 422, "invalid_request"),
+        ("/api/v1/vehicles/7/wheels?season=winter", 422, "invalid_request"),  # wheels have no season
+        ("/api/v1/vehicles/7/tyres?axel=front", 422, "invalid_request"),  # a misspelt filter is not ignored
         ("/api/v1/vehicles/models?make=Lada", 404, "unknown_make"),
         ("/api/v1/vehicles", 400, "invalid_filter"),
     ],

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from foundation import local_infile
 from foundation.settings import ServiceSettings
@@ -70,11 +70,11 @@ def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
 
     @event.listens_for(pool, "connect")
     @event.listens_for(pool, "checkin")
-    def _used(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    def _used(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info[last_used] = time.monotonic()
 
     @event.listens_for(pool, "checkout")
-    def _check(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
+    def _check(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
         if time.monotonic() - record.info.get(last_used, 0.0) <= idle_s:
             return
         try:

@@ -21,11 +21,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from foundation.app import ReaderDep
 from foundation.errors import ApiError
+from foundation.query import openapi_parameters, query_model
 from webshop.search.api import product_body
 from webshop.search.filters import invalid
 from webshop.tables import vehicle_variant
@@ -43,11 +45,6 @@ from webshop.vehicles.queries import (
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
 Season = Literal["summer", "winter", "all_season"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page.")]
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
-AxleParam = Annotated[
-    Literal["front", "rear", "both"] | None,
-    Query(description="Axle: `both` for most variants, `front`/`rear` for staggered ones (default: the first)."),
-]
 
 
 def json_response(body: Any) -> Response:
@@ -195,40 +192,50 @@ async def _answer(
     })  # fmt: skip
 
 
-@router.get("/{variant_id}/tyres")
+class WheelLookup(BaseModel):
+    """``GET /api/v1/vehicles/{id}/wheels`` query parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    axle: Literal["front", "rear", "both"] | None = Field(
+        None, description="Axle: `both` for most variants, `front`/`rear` for staggered ones (default: the first)."
+    )
+    in_stock: bool = Field(False, description="Only articles with a sellable quantity.")
+    limit: int = Field(24, ge=1, le=100, description="Results per page.")
+    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
+
+
+class TyreLookup(WheelLookup):
+    """``GET /api/v1/vehicles/{id}/tyres`` query parameters (repeat ``season`` for several)."""
+
+    season: list[Season] = Field(default_factory=list, max_length=3)
+
+
+@router.get("/{variant_id}/tyres", openapi_extra=openapi_parameters(TyreLookup))
 async def vehicle_tyres(
-    reader: ReaderDep,
-    variant_id: int,
-    axle: AxleParam = None,
-    season: Annotated[list[Season], Query(max_length=3)] = [],  # noqa: B006 (FastAPI copies defaults)
-    in_stock: bool = False,
-    limit: Limit = 24,
-    cursor: Cursor = None,
+    reader: ReaderDep, variant_id: int, params: Annotated[TyreLookup, Depends(query_model(TyreLookup))]
 ) -> Response:
     """Tyres that fit the axle, best match first, then cheapest; each with availability and match."""
+    seasons, in_stock, limit = sorted(params.season), params.in_stock, params.limit
     async with reader.connect() as conn:
         variant = await read_variant(conn, variant_id)
-        chosen = _axle(variant, axle)
-        context = {"v": variant_id, "t": "tyre", "a": chosen, "s": sorted(season), "i": in_stock}
-        after = _decode(context, cursor) if cursor else None
-        ranked = await tyre_candidates(_runner(conn), variant_id, chosen, sorted(season), in_stock, after, limit + 1)
+        chosen = _axle(variant, params.axle)
+        context = {"v": variant_id, "t": "tyre", "a": chosen, "s": seasons, "i": in_stock}
+        after = _decode(context, params.cursor) if params.cursor else None
+        ranked = await tyre_candidates(_runner(conn), variant_id, chosen, seasons, in_stock, after, limit + 1)
         return await _answer(conn, variant, "tyre", chosen, ranked, context, limit)
 
 
-@router.get("/{variant_id}/wheels")
+@router.get("/{variant_id}/wheels", openapi_extra=openapi_parameters(WheelLookup))
 async def vehicle_wheels(
-    reader: ReaderDep,
-    variant_id: int,
-    axle: AxleParam = None,
-    in_stock: bool = False,
-    limit: Limit = 24,
-    cursor: Cursor = None,
+    reader: ReaderDep, variant_id: int, params: Annotated[WheelLookup, Depends(query_model(WheelLookup))]
 ) -> Response:
     """Wheels that fit the axle, best match first, then cheapest; each with availability and match."""
+    in_stock, limit = params.in_stock, params.limit
     async with reader.connect() as conn:
         variant = await read_variant(conn, variant_id)
-        chosen = _axle(variant, axle)
+        chosen = _axle(variant, params.axle)
         context = {"v": variant_id, "t": "wheel", "a": chosen, "i": in_stock}
-        after = _decode(context, cursor) if cursor else None
+        after = _decode(context, params.cursor) if params.cursor else None
         ranked = await wheel_candidates(_runner(conn), variant_id, chosen, in_stock, after, limit + 1)
         return await _answer(conn, variant, "wheel", chosen, ranked, context, limit)

@@ -27,9 +27,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.mysql import asyncmy
-from sqlalchemy.sql.compiler import SQLCompiler
 
+from foundation.prepared import Prepared, Template, bound, compiled, param
 from integration_sdk.spec_tables import MONEY
 from integration_sdk.tyre_fitment import tyre_fit_classes
 from webshop.search.queries import ITEM_COLUMNS
@@ -112,37 +111,17 @@ def operator_tyres_query(variant_id: Any, axle: Any, seasons: list[Any], in_stoc
     return sa.union_all(included_tyres_query(variant_id, axle, seasons, in_stock), excluded)
 
 
-Prepared = tuple[str, tuple[Any, ...]]  # SQL text of the services' driver and its parameters
-DIALECT = asyncmy.dialect()  # the services' driver ("format" parameters)
-
-
-def _compiled(statement: sa.ClauseElement) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    """A statement of named parameters compiled once: its SQL and its parameters in order (name, and the
-    fixed value of a literal or None)."""
-    compiled = cast(SQLCompiler, statement.compile(dialect=DIALECT))
-    return compiled.string, tuple((name, compiled.binds[name].value) for name in compiled.positiontup or [])
-
-
-def _bound(template: tuple[str, tuple[tuple[str, Any], ...]], values: dict[str, Any]) -> Prepared:
-    sql, names = template
-    return sql, tuple(values[name] if fixed is None else fixed for name, fixed in names)
-
-
-def _param(name: str, type_: sa.types.TypeEngine[Any] | None = None) -> sa.BindParameter[Any]:
-    return sa.bindparam(name, type_=type_ or sa.Integer())
-
-
 @functools.lru_cache(maxsize=64)
-def _axle_template(seasons: int, in_stock: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    variant_id, axle = _param("variant_id"), _param("axle", sa.String())
+def _axle_template(seasons: int, in_stock: bool) -> Template:
+    variant_id, axle = param("variant_id"), param("axle", sa.String())
     kinds: dict[str, sa.ColumnElement[Any]] = {name: sa.literal_column(f"'{name}'").label("kind") for name in "six"}
     size = size_fits_query(variant_id, axle).order_by(None)
     sizes = size.with_only_columns(kinds["s"], sa.null(), *size.selected_columns, sa.null())
-    decided = operator_tyres_query(variant_id, axle, [_param(f"season{n}", sa.String()) for n in range(seasons)],
+    decided = operator_tyres_query(variant_id, axle, [param(f"season{n}", sa.String()) for n in range(seasons)],
                                    in_stock)  # fmt: skip
     included, excluded = (cast(sa.Select[Any], select) for select in decided.selects)
     number, score, price, oe = included.selected_columns
-    return _compiled(sa.union_all(
+    return compiled(sa.union_all(
         sizes,
         included.with_only_columns(kinds["i"], number, *[sa.null()] * 3, score, oe, *[sa.null()] * 3, price),
         excluded.with_only_columns(kinds["x"], excluded.selected_columns[0], *[sa.null()] * 9),
@@ -154,7 +133,7 @@ def axle_query(variant_id: int, axle: str, seasons: list[str], in_stock: bool) -
     ('s', NULL, the fields of ``SizeFit``, NULL), ('i', article, NULL x 3, score, OE, NULL x 3, price
     key) for an included tyre, ('x', article, NULL ...) for an excluded article."""
     values = {"variant_id": variant_id, "axle": axle, **{f"season{n}": season for n, season in enumerate(seasons)}}
-    return _bound(_axle_template(len(seasons), in_stock), values)
+    return bound(_axle_template(len(seasons), in_stock), values)
 
 
 @dataclass(frozen=True)
@@ -180,7 +159,7 @@ Shape = tuple[str, bool, int, bool, bool]  # the row's reference rating and run-
 
 
 @functools.lru_cache(maxsize=4096)
-def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> Template:
     """One class read compiled once: its SQL and its parameters in order (name, fixed value or None)."""
     c = catalog_article.c
     speed, run_flat, klass, priced, keyset = shape
@@ -201,7 +180,7 @@ def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> tuple[str
         order = [c.article_number]
     branch = sa.bindparam("branch", type_=sa.Integer()).label("branch")
     read = sa.select(branch, c.article_number, _price_key()).where(*where).order_by(*order)
-    return _compiled(read.limit(sa.bindparam("per_class", type_=sa.Integer())))
+    return compiled(read.limit(sa.bindparam("per_class", type_=sa.Integer())))
 
 
 @dataclass(frozen=True)
@@ -365,21 +344,21 @@ async def tyre_candidates(
 
 
 @functools.lru_cache(maxsize=8)
-def _counts_template(below: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def _counts_template(below: bool) -> Template:
     m = product_vehicle_mappings.c
     query = (
         sa.select(m.match_score, sa.func.count())
-        .where(m.vehicle_variant_id == _param("variant_id"), m.product_type == "wheel",
-               m.position.in_((_param("axle", sa.String()), "both")))
+        .where(m.vehicle_variant_id == param("variant_id"), m.product_type == "wheel",
+               m.position.in_((param("axle", sa.String()), "both")))
         .group_by(m.match_score)
         .order_by(m.match_score.desc())
     )  # fmt: skip
-    return _compiled(query.where(m.match_score <= _param("below")) if below else query)
+    return compiled(query.where(m.match_score <= param("below")) if below else query)
 
 
 def wheel_score_counts(variant_id: int, axle: str, below: int | None) -> Prepared:
     """(score, rows) of the axle's wheels, best score first, from the cursor's score down."""
-    return _bound(_counts_template(below is not None), {"variant_id": variant_id, "axle": axle, "below": below})
+    return bound(_counts_template(below is not None), {"variant_id": variant_id, "axle": axle, "below": below})
 
 
 def scores_filling(counts: Sequence[Sequence[Any]], want: int) -> tuple[list[int], list[Sequence[Any]]]:
@@ -395,26 +374,26 @@ def scores_filling(counts: Sequence[Sequence[Any]], want: int) -> tuple[list[int
 
 
 @functools.lru_cache(maxsize=512)
-def _wheel_page_template(scores: int, in_stock: bool, keyset: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def _wheel_page_template(scores: int, in_stock: bool, keyset: bool) -> Template:
     m, c = product_vehicle_mappings.c, catalog_article.c
     price_key = sa.func.coalesce(c.best_price, sa.literal(NO_PRICE_KEY, MONEY))
     query = (
         sa.select(m.article_number, m.match_score, price_key.label("price_key"), m.is_original_equipment)
         .join_from(product_vehicle_mappings, catalog_article, c.article_number == m.article_number)
-        .where(m.vehicle_variant_id == _param("variant_id"), m.product_type == "wheel",
-               m.position.in_((_param("axle", sa.String()), "both")),
-               m.match_score.in_([_param(f"score{n}") for n in range(scores)]), *_catalog_filters([], in_stock))
+        .where(m.vehicle_variant_id == param("variant_id"), m.product_type == "wheel",
+               m.position.in_((param("axle", sa.String()), "both")),
+               m.match_score.in_([param(f"score{n}") for n in range(scores)]), *_catalog_filters([], in_stock))
         .order_by(m.match_score.desc(), price_key, m.article_number)
-        .limit(_param("limit"))
+        .limit(param("limit"))
     )  # fmt: skip
     if keyset:
-        score, price, number = _param("after_score"), _param("after_price", MONEY), _param("after_number", sa.String())
+        score, price, number = param("after_score"), param("after_price", MONEY), param("after_number", sa.String())
         query = query.where(sa.or_(
             m.match_score < score,
             sa.and_(m.match_score == score, price_key > price),
             sa.and_(m.match_score == score, price_key == price, m.article_number > number),
         ))  # fmt: skip
-    return _compiled(query)
+    return compiled(query)
 
 
 def wheel_page(
@@ -425,7 +404,7 @@ def wheel_page(
                               **{f"score{n}": score for n, score in enumerate(scores)}}  # fmt: skip
     if after is not None:
         values.update(after_score=after[0], after_price=after[1], after_number=after[2])
-    return _bound(_wheel_page_template(len(scores), in_stock, after is not None), values)
+    return bound(_wheel_page_template(len(scores), in_stock, after is not None), values)
 
 
 async def wheel_candidates(
@@ -444,7 +423,7 @@ async def wheel_candidates(
 
 @functools.lru_cache(maxsize=128)
 def _items_template(count: int) -> sa.Select[Any]:
-    numbers = [_param(f"article{n}", sa.String()) for n in range(count)]
+    numbers = [param(f"article{n}", sa.String()) for n in range(count)]
     return sa.select(*ITEM_COLUMNS).where(catalog_article.c.article_number.in_(numbers))
 
 

@@ -15,20 +15,22 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.app import ReaderDep
 from foundation.errors import ApiError
+from foundation.query import openapi_parameters, query_model
 from webshop.search.api import product_body
 from webshop.search.filters import invalid
-from webshop.vehicles.api import Cursor, Limit, Season, json_response, read_variant
+from webshop.vehicles.api import Season, json_response, read_variant
 from webshop.wheel_sets.compose import ROLE_COUNT
 from webshop.wheel_sets.queries import SORTS, SetListing, components_query, detail_query, list_query
 
 router = APIRouter(tags=["wheel sets"])
 Mounting = Literal["unmounted", "mounted", "mounted_balanced"]
 SetKey = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="The set's key (sha256 hex).")]
-Price = Annotated[Decimal | None, Query(ge=0, le=99_999_999, description="EUR, per set.")]
+Price = Annotated[Decimal | None, Field(ge=0, le=99_999_999, description="EUR, per set.")]
 
 
 def set_body(row: Any) -> dict[str, Any]:
@@ -71,39 +73,47 @@ def _decode(context: dict[str, Any], cursor: str, numeric: type) -> tuple[Any, s
         raise invalid("cursor", cursor, "not a cursor of this list; pass next_cursor unchanged") from exc
 
 
-@router.get("/api/v1/vehicles/{variant_id}/wheel-sets")
+class SetListParams(BaseModel):
+    """``GET /api/v1/vehicles/{id}/wheel-sets`` query parameters (repeat ``season`` for several)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    season: list[Season] = Field(default_factory=list, max_length=3)
+    mounting_type: Mounting | None = None
+    staggered: bool | None = Field(None, description="true: front/rear pairs only; false: four of a kind only.")
+    in_stock: bool = Field(False, description="Only sets with a sellable quantity.")
+    price_min: Price = None
+    price_max: Price = None
+    sort: Literal["price", "-price", "quantity", "-quantity"] = "price"
+    limit: int = Field(24, ge=1, le=100, description="Results per page.")
+    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page.")
+
+
+@router.get("/api/v1/vehicles/{variant_id}/wheel-sets", openapi_extra=openapi_parameters(SetListParams))
 async def vehicle_wheel_sets(
-    reader: ReaderDep,
-    variant_id: int,
-    season: Annotated[list[Season], Query(max_length=3)] = [],  # noqa: B006 (FastAPI copies defaults)
-    mounting_type: Mounting | None = None,
-    staggered: bool | None = None,
-    in_stock: bool = False,
-    price_min: Price = None,
-    price_max: Price = None,
-    sort: Literal["price", "-price", "quantity", "-quantity"] = "price",
-    limit: Limit = 24,
-    cursor: Cursor = None,
+    reader: ReaderDep, variant_id: int, params: Annotated[SetListParams, Depends(query_model(SetListParams))]
 ) -> Response:
     """The vehicle's complete wheel sets, cheapest first by default, with honest quantities."""
+    price_min, price_max, sort = params.price_min, params.price_max, params.sort
     if price_min is not None and price_max is not None and price_min > price_max:
         raise invalid("price_min", str(price_min), f"above price_max {price_max}")
-    listing = SetListing(variant_id, tuple(sorted(set(season))), mounting_type, staggered, in_stock, price_min,
-                         price_max, sort)  # fmt: skip
-    context = {"v": variant_id, "s": list(listing.seasons), "m": mounting_type, "g": staggered, "i": in_stock,
-               "p": [str(price_min), str(price_max)], "o": sort}  # fmt: skip
+    listing = SetListing(variant_id, tuple(sorted(set(params.season))), params.mounting_type, params.staggered,
+                         params.in_stock, price_min, price_max, sort)  # fmt: skip
+    context = {"v": variant_id, "s": list(listing.seasons), "m": params.mounting_type, "g": params.staggered,
+               "i": params.in_stock, "p": [str(price_min), str(price_max)], "o": sort}  # fmt: skip
     column, _ = SORTS[sort]
-    after = _decode(context, cursor, Decimal if column == "set_price" else int) if cursor else None
+    after = _decode(context, params.cursor, Decimal if column == "set_price" else int) if params.cursor else None
     async with reader.connect() as conn:
-        rows = (await conn.execute(list_query(listing, after, limit + 1))).all()
+        rows = (await conn.exec_driver_sql(*list_query(listing, after, params.limit + 1))).all()
         if not rows and after is None:
             await read_variant(conn, variant_id)  # 404 for an unknown variant; a known one may have no set
-    page = rows[:limit]
+    page = rows[: params.limit]
     last = page[-1] if page else None
     return json_response({
         "vehicle_variant_id": variant_id,
         "items": [set_body(row) for row in page],
-        "next_cursor": _encode(context, getattr(last, column), last.set_key) if last and len(rows) > limit else None,
+        "next_cursor": _encode(context, getattr(last, column), last.set_key)
+        if last and len(rows) > params.limit else None,
     })  # fmt: skip
 
 

@@ -2,17 +2,21 @@
 
 A list is one range read of ``idx_wsp_vehicle_season_qty_price`` (the variant, and its seasons when
 asked), the filters on those few rows (at most ``SETS_PER_SEASON`` × seasons × mounting types per
-variant), sorted and cut to a page by keyset after the previous page's last set.
+variant), sorted and cut to a page by keyset after the previous page's last set. Its statement is
+compiled once per combination of filters and run as SQL text (``foundation.prepared``).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
+from foundation.prepared import Prepared, Template, bound, compiled, param
+from integration_sdk.spec_tables import MONEY
 from webshop.search.queries import ITEM_COLUMNS
 from webshop.tables import catalog_article, wheel_set_component_index, wheel_set_projection
 
@@ -43,29 +47,46 @@ class SetListing:
     sort: str = "price"
 
 
-def list_query(listing: SetListing, after: tuple[Any, str] | None, limit: int) -> sa.Select[Any]:
-    """One keyset page of the variant's sets (``after``: the sort value and set key of the last one shown)."""
+@functools.lru_cache(maxsize=512)
+def _list_template(listing: SetListing, keyset: bool) -> Template:
+    """The list's statement for the filters ``listing`` has (its values are parameters), compiled once."""
     s = wheel_set_projection.c
-    query = sa.select(*SET_COLUMNS).where(s.vehicle_variant_id == listing.vehicle_variant_id)
+    query = sa.select(*SET_COLUMNS).where(s.vehicle_variant_id == param("variant_id"))
     if listing.seasons:
-        query = query.where(s.season.in_(listing.seasons))
+        query = query.where(s.season.in_([param(f"season{n}", sa.String()) for n in range(len(listing.seasons))]))
     if listing.mounting_type is not None:
-        query = query.where(s.mounting_type == listing.mounting_type)
+        query = query.where(s.mounting_type == param("mounting_type", sa.String()))
     if listing.staggered is not None:
-        query = query.where(s.is_staggered == listing.staggered)
+        query = query.where(s.is_staggered == param("staggered", sa.Boolean()))
     if listing.in_stock:
         query = query.where(s.sellable_quantity > 0)
     if listing.price_min is not None:
-        query = query.where(s.set_price >= listing.price_min)
+        query = query.where(s.set_price >= param("price_min", MONEY))
     if listing.price_max is not None:
-        query = query.where(s.set_price <= listing.price_max)
+        query = query.where(s.set_price <= param("price_max", MONEY))
     name, descending = SORTS[listing.sort]
     column = s[name]
-    if after is not None:
-        value, key = after
+    if keyset:
+        value, key = param("after_value", column.type), param("after_key", sa.String())
         beyond = column < value if descending else column > value
         query = query.where(sa.or_(beyond, sa.and_(column == value, s.set_key > key)))
-    return query.order_by(column.desc() if descending else column, s.set_key).limit(limit)
+    return compiled(query.order_by(column.desc() if descending else column, s.set_key).limit(param("limit")))
+
+
+def list_query(listing: SetListing, after: tuple[Any, str] | None, limit: int) -> Prepared:
+    """One keyset page of the variant's sets (``after``: the sort value and set key of the last one shown)."""
+    shape = SetListing(0, ("",) * len(listing.seasons), "" if listing.mounting_type is not None else None,
+                       False if listing.staggered is not None else None, listing.in_stock,
+                       Decimal(0) if listing.price_min is not None else None,
+                       Decimal(0) if listing.price_max is not None else None, listing.sort)  # fmt: skip
+    values: dict[str, Any] = {
+        "variant_id": listing.vehicle_variant_id, "mounting_type": listing.mounting_type,
+        "staggered": listing.staggered, "price_min": listing.price_min, "price_max": listing.price_max,
+        "limit": limit, **{f"season{n}": season for n, season in enumerate(listing.seasons)},
+    }  # fmt: skip
+    if after is not None:
+        values["after_value"], values["after_key"] = after
+    return bound(_list_template(shape, after is not None), values)
 
 
 def detail_query(set_key: str) -> sa.Select[Any]:

@@ -10,15 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
-from wheel_set_world import BMW, CLIO, FITMENT, GOLF, Shop, open_shop
+from wheel_set_world import BMW, CLIO, FITMENT, GOLF, Shop, open_shop, tyre
 
 from contracts import ArticleDiscontinued
 from foundation.settings import ServiceSettings
 from integration_sdk.testing import serve, wait_until_ready
 from webshop.app import create_app
+from webshop.tables import wheel_set_pending
 from webshop.wheel_sets import recompute
 from webshop.wheel_sets.compose import (
     SEASONS,
@@ -380,3 +382,44 @@ async def test_a_batch_naming_many_variants_composes_a_chunk_and_asks_again_for_
     assert await shop.drain() == 0
     assert await composed_again() == set(FITMENT)
     assert set(await shop.sets()) == set(before)
+
+
+async def pending_variants(shop: Shop) -> list[int]:
+    async with shop.db.reader.connect() as conn:
+        return sorted(await conn.scalars(sa.select(wheel_set_pending.c.vehicle_variant_id)))
+
+
+async def test_a_tyre_new_to_the_catalogue_joins_the_sets_of_the_variants_taking_its_size(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tyres fit by size, so no fitment change names a new one: the catalogue lists the variants that take
+    its size (each once, however many batches name it) and they are composed again, a chunk at a time;
+    the other variants' sets stay as they were, and a price change of a tyre lists nothing."""
+    monkeypatch.setattr(recompute, "RECOMPOSE_CHUNK", 1)
+    before = await shop.sets()
+    await shop.apply(tyre("T-205-S4", (205, 55, 16), "summer", wet="A"))
+    await shop.apply(tyre("T-205-S5", (205, 55, 16), "summer", wet="A"), tyre("T-195-A2", (195, 65, 15), "all_season"))
+    assert await pending_variants(shop) == [GOLF, CLIO]  # the BMW takes neither size
+    assert await shop.drain() == 2  # the two batches' pending requests, together: one variant composed
+    assert len(await pending_variants(shop)) == 1
+    assert await shop.drain() == 1  # the follow-up: the other one
+    assert await pending_variants(shop) == []
+    assert await shop.drain() == 1  # the chunk was full, so it asked once more: nothing was left
+    assert await shop.drain() == 0
+    after = await shop.sets()
+    golf = {row["tyre_front_article_number"] for row in after.values() if row["vehicle_variant_id"] == GOLF}
+    clio = {row["tyre_front_article_number"] for row in after.values() if row["vehicle_variant_id"] == CLIO}
+    assert "T-205-S4" in golf, golf  # the best wet grip of the size (T-205-S5 ties, and ranks after it)
+    assert "T-195-A2" in clio, clio
+    assert {key: row for key, row in after.items() if row["vehicle_variant_id"] == BMW} == {
+        key: row for key, row in before.items() if row["vehicle_variant_id"] == BMW
+    }
+    async with shop.db.reader.connect() as conn:
+        for variant_id in (GOLF, CLIO):
+            reference = {priced.wheel_set.set_key for priced in await reference_sets(conn, variant_id)}
+            assert reference == {key for key, row in after.items() if row["vehicle_variant_id"] == variant_id}
+    repriced = tyre("T-205-S4", (205, 55, 16), "summer", wet="A").model_copy(
+        update={"version": 2, "list_price": Decimal("120.00")}
+    )
+    await shop.apply(repriced)
+    assert await pending_variants(shop) == []  # a price decides no membership (its sets are recomposed as a component)

@@ -125,6 +125,14 @@ for _column in (
 ):
     wheel_set_projection.append_column(_column)
 wheel_set_component_index = spec.wheel_set_component_index(metadata)
+# Variants to compose again because a tyre of a size they take is new to the catalogue or changed: each
+# once, however many catalogue batches name its sizes (the set handler takes them a chunk at a time).
+wheel_set_pending = sa.Table(
+    "wheel_set_pending",
+    metadata,
+    sa.Column("vehicle_variant_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("listed_at", TIMESTAMP, nullable=False),
+)
 projection_job_checkpoint = spec.projection_job_checkpoint(metadata)
 
 customer_order = sa.Table(

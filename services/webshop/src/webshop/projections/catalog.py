@@ -4,7 +4,8 @@ Applied by article version (``applied_version`` stream ``catalog``), so a late o
 never overwrites a newer state and a discontinued article does not come back from an older upsert.
 A new catalogue row takes the article's availability from the stock projection, whichever of the two
 events arrived first. The wheel sets of the variants an article may serve are composed again after a
-change (a request to ``webshop.bulk``).
+change (a request to ``webshop.bulk``): those whose sets hold it, and, for a tyre new to the catalogue or
+changed in what decides its fit, every variant taking its size (listed once in ``wheel_set_pending``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from integration_sdk.versioning import newest_events
 from webshop.projections.committed import after_projection_commit
 from webshop.projections.stock import copy_availability
 from webshop.tables import catalog_article
-from webshop.wheel_sets.recompute import request_recompute, variants_using
+from webshop.wheel_sets.recompute import queue_variants_taking, request_recompute, tyre_sizes_to_compose, variants_using
 
 STREAM = "catalog"
 ALL_SPEC_FIELDS = sorted({name for names in SPEC_FIELDS.values() for name in names})
@@ -40,9 +41,12 @@ async def apply_upserts(items: list[tuple[ArticleUpserted, Envelope]], context: 
         return
     rows = [catalog_row(event) for event in events]
     numbers = [event.article_number for event in events]
+    sizes = await tyre_sizes_to_compose(context.session, rows)  # before the rows are overwritten
     await upsert(context.session, catalog_article, rows)
     await copy_availability(context.session, numbers)
     await _recompose_sets(context, items, numbers)
+    if sizes:  # a new or changed tyre may rank into the sets of every variant taking its size
+        await queue_variants_taking(context, [envelope for _, envelope in items], sizes)
     after_projection_commit(context, "catalog", [envelope for _, envelope in items])
 
 

@@ -5,6 +5,10 @@
   projection; no composition, since membership does not depend on stock or price).
 - A variant's fitment, its vehicle data or a component's catalogue entry changed: the variant's sets are
   composed again (``recompose``: rows and index replaced, then refreshed).
+- A tyre is new to the catalogue, or changed what decides whether it fits and ranks (size, season,
+  ratings, labels): every variant taking its size may get it in a set. Those variants are listed once in
+  ``wheel_set_pending`` (``queue_variants_taking``), however many catalogue batches name the size (a
+  popular size is thousands of variants), and composed a chunk at a time.
 
 The projections that see those changes ask for it in their own transaction (``request_recompute``: a
 ``webshop.wheel-sets.recompute-requested`` command through the outbox onto ``webshop.bulk``), so the
@@ -32,10 +36,14 @@ from contracts import Envelope, WheelSetRecomputeRequested
 from foundation.bulk import chunked, insert_rows, utc_now
 from integration_sdk import metrics
 from integration_sdk.consumer import BatchContext, Batched
+from integration_sdk.spec_tables import TIMESTAMP
+from webshop.search.queries import SPEC_COLUMNS
 from webshop.tables import (
     article_availability_projection,
     catalog_article,
+    vehicle_tyre_fitment,
     vehicle_variant,
+    wheel_set_pending,
 )
 from webshop.tables import wheel_set_component_index as component_index
 from webshop.tables import wheel_set_projection as set_projection
@@ -181,12 +189,7 @@ async def linked_articles(session: AsyncSession, article_numbers: Iterable[str])
 
 
 async def variants_using(session: AsyncSession, article_numbers: Iterable[str]) -> list[int]:
-    """Variants with a set holding one of the articles (a catalogue change of a component recomposes them).
-
-    A tyre new to the catalogue is not looked up by size here: every variant taking a popular size
-    (thousands) would be composed again for each catalogue batch. It joins the sets it ranks into at the
-    next ``reconcile --domain sets --since`` (which reads catalogue changes by size) or rebuild.
-    """
+    """Variants with a set holding one of the articles (a catalogue change of a component recomposes them)."""
     i, s = component_index, set_projection
     found: set[int] = set()
     for chunk in chunked(sorted(set(article_numbers)), IN_LIST):
@@ -222,22 +225,101 @@ async def request_recompute(
         await context.publish(request, cause)
 
 
+# What decides whether a tyre fits a variant's size and where it ranks (membership never depends on price).
+TYRE_FIT_COLUMNS = ("article_type", *SPEC_COLUMNS["tyre"])
+
+
+async def tyre_sizes_to_compose(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[tuple[int, int, int]]:
+    """The sizes (width, aspect, rim) of the tyres among these catalogue rows, read before they are written,
+    that are new to the catalogue or changed a column of ``TYRE_FIT_COLUMNS``."""
+    sized = [row for row in rows if None not in (row["width"], row["aspect"], row["rim_diameter"])]
+    tyres = {row["article_number"]: row for row in sized if row["article_type"] == "tyre"}
+    c = catalog_article.c
+    stored: dict[str, Any] = {}
+    for chunk in chunked(sorted(tyres), IN_LIST):
+        found = await session.execute(
+            sa.select(c.article_number, *(c[name] for name in TYRE_FIT_COLUMNS)).where(c.article_number.in_(chunk))
+        )
+        stored.update({row.article_number: row for row in found})
+    return {
+        (row["width"], row["aspect"], row["rim_diameter"])
+        for number, row in tyres.items()
+        if (old := stored.get(number)) is None or any(getattr(old, name) != row[name] for name in TYRE_FIT_COLUMNS)
+    }
+
+
+async def queue_variants_taking(
+    context: BatchContext, envelopes: Sequence[Envelope], sizes: Iterable[tuple[int, int, int]]
+) -> int:
+    """List the variants that take one of these tyre sizes (width, aspect, rim) in ``wheel_set_pending``
+    (each once) and, if that added any, ask ``webshop.bulk`` to compose the pending variants; how many
+    were added."""
+    fit, pending = vehicle_tyre_fitment.c, wheel_set_pending
+    changed_at = min(envelope.occurred_at for envelope in envelopes)
+    added = 0
+    for chunk in chunked(sorted(set(sizes)), IN_LIST):
+        taking = (
+            sa.select(fit.vehicle_variant_id, sa.literal(utc_now(), TIMESTAMP)).distinct()
+            .where(sa.tuple_(fit.width, fit.aspect, fit.rim_diameter).in_(chunk))
+            .order_by(fit.vehicle_variant_id)  # in key order, as the pending rows are claimed
+        )  # fmt: skip
+        result = await context.session.execute(
+            sa.insert(pending).prefix_with("IGNORE").from_select(["vehicle_variant_id", "listed_at"], taking)
+        )
+        added += result.rowcount  # type: ignore[attr-defined]
+    if added:
+        request = WheelSetRecomputeRequested(request_id=uuid.uuid4().hex, pending=True, changed_at=changed_at)
+        await context.publish(request, envelopes[0])
+    return added
+
+
+async def claim_pending(session: AsyncSession, limit: int) -> list[int]:
+    """Take up to ``limit`` pending variants off the list (rows another transaction holds are skipped: it
+    composes them, or it added them and asks for them itself)."""
+    pending = wheel_set_pending.c
+    claimed = list(await session.scalars(
+        sa.select(pending.vehicle_variant_id).order_by(pending.vehicle_variant_id).limit(limit)
+        .with_for_update(skip_locked=True)
+    ))  # fmt: skip
+    for chunk in chunked(claimed, IN_LIST):
+        await session.execute(sa.delete(wheel_set_pending).where(pending.vehicle_variant_id.in_(chunk)))
+    return claimed
+
+
 async def apply_recompute(items: list[tuple[WheelSetRecomputeRequested, Envelope]], context: BatchContext) -> None:
     """Coalesce a batch of requests: compose each named variant once, refresh each named component once.
 
     At most ``RECOMPOSE_CHUNK`` variants are composed here; the rest are asked for again in the same
-    transaction, so they are neither lost nor composed twice by this batch.
+    transaction, so they are neither lost nor composed twice by this batch. A pending request fills the
+    chunk's room with pending variants and, while the list may hold more, asks again.
     """
     variants = sorted({v for request, _ in items for v in request.vehicle_variant_ids})
     articles = sorted({a for request, _ in items for a in request.article_numbers})
     first, later = variants[:RECOMPOSE_CHUNK], set(variants[RECOMPOSE_CHUNK:])
+    more_pending = False
+    if any(request.pending for request, _ in items):
+        room = RECOMPOSE_CHUNK - len(first)
+        claimed = await claim_pending(context.session, room) if room else []
+        first = sorted(set(first) | set(claimed))
+        more_pending = len(claimed) == room  # the list may hold more (or the chunk had no room)
     if first:
         await recompose(context.session, first)
     # freshness of the requests done here (changes); the follow-up reports the deferred ones once done
     changes: list[datetime] = []
     deferred: list[datetime] = []
+    pending_deferred: list[datetime] = []
     for request, _ in items:
-        (deferred if later.intersection(request.vehicle_variant_ids) else changes).append(request.changed_at)
+        waits_for_pending = request.pending and more_pending
+        waits_for_later = bool(later.intersection(request.vehicle_variant_ids))
+        if waits_for_pending:
+            pending_deferred.append(request.changed_at)
+        if waits_for_later:
+            deferred.append(request.changed_at)
+        if not (waits_for_pending or waits_for_later):
+            changes.append(request.changed_at)
+    if pending_deferred:
+        again = WheelSetRecomputeRequested(request_id=uuid.uuid4().hex, pending=True, changed_at=min(pending_deferred))
+        await context.publish(again, items[0][1])
     for chunk in chunked(sorted(later), REQUEST_CHUNK):
         follow_up = WheelSetRecomputeRequested(request_id=uuid.uuid4().hex, vehicle_variant_ids=chunk,
                                                changed_at=min(deferred))  # fmt: skip

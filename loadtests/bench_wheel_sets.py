@@ -26,7 +26,8 @@ Then, in one run:
    an import round's relay); publish → the worker has applied every event and every recompute request
    they caused, webshop.bulk is empty and every set linked to them has a newer ``computed_at``: time,
    sets touched, sets/s;
-4. set APIs at 1.5x the expected peak (90 req/s, open loop, latency from the intended send time): the
+4. set APIs at 1.5x the expected peak (90 req/s, open loop, latency from the intended send time), once
+   InnoDB has flushed the writes of the phases before (at most 3 minutes' wait, printed): the
    webshop API as its own process on core 1, the generator on core 0; 70% set lists of random variants
    with sets (random season, mounting type, in-stock filter and sort; some a second page by cursor),
    30% set details. Beside, closed loop: 40 more lists (first pages, random filters) and 40 details
@@ -610,6 +611,27 @@ async def reference_path(
     return latencies, differences
 
 
+async def settle_writes(db: Database, limit_s: float = 180) -> None:
+    """Wait (at most ``limit_s``) until InnoDB has flushed the build's and the burst's dirty pages and purged
+    their old row versions: the reads are measured in steady state, both paths alike, not beside that
+    background work (it cost the set list about 1 ms at the median here)."""
+    status = sa.text("SELECT variable_name, variable_value FROM information_schema.global_status WHERE "
+                     "variable_name IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_BUFFER_POOL_PAGES_TOTAL', "
+                     "'INNODB_HISTORY_LIST_LENGTH')")  # fmt: skip
+    started = time.perf_counter()
+    while True:
+        async with db.reader.connect() as conn:
+            values = {name.lower(): int(value) for name, value in await conn.execute(status)}
+        dirty, total = values.get("innodb_buffer_pool_pages_dirty", 0), values.get("innodb_buffer_pool_pages_total", 1)
+        history = values.get("innodb_history_list_length", 0)
+        waited = time.perf_counter() - started
+        if (dirty <= total // 20 and history <= 1_000) or waited > limit_s:
+            print(f"settle: {waited:.0f} s until InnoDB had {dirty:,} dirty pages of {total:,} and {history:,} "
+                  f"undo logs to purge")  # fmt: skip
+            return
+        await asyncio.sleep(2)
+
+
 async def apis(shop: Any, db: Database, rate: float, seconds: float, seed: int, references: int) -> None:
     mix = await request_mix(db, int(rate * seconds) + int(rate * 3), seed)
     await second_pages(mix, 0.15, seed)
@@ -682,6 +704,7 @@ async def main(args: argparse.Namespace) -> None:
             await one_change(shop, db, components, args.seed)
             await burst(shop, db, args.burst, args.seed)
             stop(processes)
+            await settle_writes(db)
         processes = [start("webshop", shop, 1)]
         await wait_ready(PROCESSES["webshop"][1])
         await apis(shop, db, args.rate, args.seconds, args.seed, args.references)

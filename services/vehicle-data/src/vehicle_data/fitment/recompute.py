@@ -310,9 +310,7 @@ async def recompute_vehicles(
                     desired_tyres[(row["tyre_bucket"], v, axle)] = row
                 if full is not None:
                     full[v].tyre_rows.append(row)
-        stored_tyres = await repo.stored_tyre_rows(conn, ids)
-        if tyre_buckets is not None:
-            stored_tyres = {key: row for key, row in stored_tyres.items() if key[0] in tyre_buckets}
+        stored_tyres = await repo.stored_tyre_rows(conn, ids, tyre_buckets)
         report.tyre_rows_evaluated += len(desired_tyres.keys() | stored_tyres.keys())
         await _write_tyre_diff(conn, stored_tyres, desired_tyres, changes, report)
 

@@ -159,14 +159,17 @@ async def wheel_fits(
 
 
 async def stored_tyre_rows(
-    conn: AsyncConnection, vehicle_ids: Collection[int]
+    conn: AsyncConnection, vehicle_ids: Collection[int], tyre_buckets: Collection[str] | None = None
 ) -> dict[tuple[str, int, str], dict[str, Any]]:
-    """``vehicle_tyre_bucket`` rows of the variants by primary key."""
+    """``vehicle_tyre_bucket`` rows of the variants by primary key (``tyre_buckets``: only of these buckets,
+    a range of the primary key instead of every row of the variants)."""
+    t = vehicle_tyre_bucket.c
+    query = sa.select(vehicle_tyre_bucket)
+    if tyre_buckets is not None:
+        query = query.where(t.tyre_bucket.in_(sorted(tyre_buckets)))
     stored = {}
     for chunk in chunked(sorted(vehicle_ids), KEY_CHUNK):
-        rows = await conn.execute(
-            sa.select(vehicle_tyre_bucket).where(vehicle_tyre_bucket.c.vehicle_variant_id.in_(chunk))
-        )
+        rows = await conn.execute(query.where(t.vehicle_variant_id.in_(chunk)))
         for row in rows.mappings():
             stored[(row["tyre_bucket"], row["vehicle_variant_id"], row["axle"])] = dict(row)
     return stored

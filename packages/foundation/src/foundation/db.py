@@ -80,7 +80,7 @@ def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            if dialect.is_disconnect(exc, dbapi_connection, None):
+            if dialect.is_disconnect(exc, dbapi_connection, None):  # type: ignore[arg-type]
                 raise DisconnectionError(f"pooled connection dropped by the server: {exc}") from exc  # replaced
             raise
 

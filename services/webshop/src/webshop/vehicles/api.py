@@ -216,7 +216,8 @@ async def vehicle_tyres(
     reader: ReaderDep, variant_id: int, params: Annotated[TyreLookup, Depends(query_model(TyreLookup))]
 ) -> Response:
     """Tyres that fit the axle, best match first, then cheapest; each with availability and match."""
-    seasons, in_stock, limit = sorted(params.season), params.in_stock, params.limit
+    seasons: list[str] = sorted(params.season)
+    in_stock, limit = params.in_stock, params.limit
     async with reader.connect() as conn:
         variant = await read_variant(conn, variant_id)
         chosen = _axle(variant, params.axle)

@@ -665,10 +665,12 @@ async def apis(shop: Any, db: Database, rate: float, seconds: float, seed: int, 
     through_httpx, _ = await closed_loop(sample, API, client="httpx")
     print(f"  the lists through httpx (its client CPU included, as in earlier runs): {percentiles(through_httpx)}")
     raw, compiling = await raw_driver(shop, mix[:2_000])
-    raw_lists = [t for t, (path, _) in zip(raw, mix, strict=False) if path.endswith("/wheel-sets")]
-    raw_details = [t for t, (path, _) in zip(raw, mix, strict=False) if not path.endswith("/wheel-sets")]
-    lists_built = [t for t, (path, _) in zip(compiling, mix, strict=False) if path.endswith("/wheel-sets")]
-    details_built = [t for t, (path, _) in zip(compiling, mix, strict=False) if not path.endswith("/wheel-sets")]
+
+    def lists_and_details(timings: list[float]) -> tuple[list[float], list[float]]:
+        paired = list(zip(timings, (path.endswith("/wheel-sets") for path, _ in mix), strict=False))
+        return [t for t, is_list in paired if is_list], [t for t, is_list in paired if not is_list]
+
+    (raw_lists, raw_details), (lists_built, details_built) = lists_and_details(raw), lists_and_details(compiling)
     print(f"raw driver, the same SQL (list: one statement; detail: set + components), closed loop: lists "
           f"{percentiles(raw_lists)}; details {percentiles(raw_details)}; building the SQL (not included) p50: "
           f"list {p(lists_built, 0.5) * 1000:.2f} ms, detail (compiled each time) "

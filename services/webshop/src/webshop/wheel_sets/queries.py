@@ -48,23 +48,26 @@ class SetListing:
 
 
 @functools.lru_cache(maxsize=512)
-def _list_template(listing: SetListing, keyset: bool) -> Template:
-    """The list's statement for the filters ``listing`` has (its values are parameters), compiled once."""
+def _list_template(
+    seasons: int, mounting: bool, staggered: bool, in_stock: bool, price_min: bool, price_max: bool, sort: str,
+    keyset: bool,
+) -> Template:  # fmt: skip
+    """The list's statement for the filters a listing has (their values are parameters), compiled once."""
     s = wheel_set_projection.c
     query = sa.select(*SET_COLUMNS).where(s.vehicle_variant_id == param("variant_id"))
-    if listing.seasons:
-        query = query.where(s.season.in_([param(f"season{n}", sa.String()) for n in range(len(listing.seasons))]))
-    if listing.mounting_type is not None:
+    if seasons:
+        query = query.where(s.season.in_([param(f"season{n}", sa.String()) for n in range(seasons)]))
+    if mounting:
         query = query.where(s.mounting_type == param("mounting_type", sa.String()))
-    if listing.staggered is not None:
+    if staggered:
         query = query.where(s.is_staggered == param("staggered", sa.Boolean()))
-    if listing.in_stock:
+    if in_stock:
         query = query.where(s.sellable_quantity > 0)
-    if listing.price_min is not None:
+    if price_min:
         query = query.where(s.set_price >= param("price_min", MONEY))
-    if listing.price_max is not None:
+    if price_max:
         query = query.where(s.set_price <= param("price_max", MONEY))
-    name, descending = SORTS[listing.sort]
+    name, descending = SORTS[sort]
     column = s[name]
     if keyset:
         value, key = param("after_value", column.type), param("after_key", sa.String())
@@ -75,10 +78,9 @@ def _list_template(listing: SetListing, keyset: bool) -> Template:
 
 def list_query(listing: SetListing, after: tuple[Any, str] | None, limit: int) -> Prepared:
     """One keyset page of the variant's sets (``after``: the sort value and set key of the last one shown)."""
-    shape = SetListing(0, ("",) * len(listing.seasons), "" if listing.mounting_type is not None else None,
-                       False if listing.staggered is not None else None, listing.in_stock,
-                       Decimal(0) if listing.price_min is not None else None,
-                       Decimal(0) if listing.price_max is not None else None, listing.sort)  # fmt: skip
+    template = _list_template(len(listing.seasons), listing.mounting_type is not None, listing.staggered is not None,
+                              listing.in_stock, listing.price_min is not None, listing.price_max is not None,
+                              listing.sort, after is not None)  # fmt: skip
     values: dict[str, Any] = {
         "variant_id": listing.vehicle_variant_id, "mounting_type": listing.mounting_type,
         "staggered": listing.staggered, "price_min": listing.price_min, "price_max": listing.price_max,
@@ -86,7 +88,7 @@ def list_query(listing: SetListing, after: tuple[Any, str] | None, limit: int) -
     }  # fmt: skip
     if after is not None:
         values["after_value"], values["after_key"] = after
-    return bound(_list_template(shape, after is not None), values)
+    return bound(template, values)
 
 
 def detail_query(set_key: str) -> sa.Select[Any]:

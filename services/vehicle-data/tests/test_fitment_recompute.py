@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from fitment_world import article_event, drain, generated, publish_articles, snapshot, sync, variant_ids
+from sqlalchemy.exc import OperationalError
 
 from foundation.db import Database
 from foundation.settings import ServiceSettings
@@ -79,3 +82,34 @@ async def test_chains_running_at_once_build_what_the_rules_say(
         assert await repo.pending_counts(conn) == {repo.VEHICLE: 0, repo.ARTICLE: 0}
     compared = await assert_projection_matches_reference(db)
     assert compared["wheel"] > 300, compared
+
+
+async def test_the_bucket_guard_is_waited_for_past_the_statement_limit(
+    migrated_islands: dict[str, ServiceSettings],
+) -> None:
+    # A catalogue fold holds the guard exclusively for longer than the statement limit; the recomputes
+    # queued behind it wait (bounded by the lock wait), rather than being killed and requeued.
+    settings = migrated_islands["vehicle-data"].model_copy(update={"db_statement_timeout_s": 0.5})
+    await truncate_tables(settings)
+    db = Database.from_settings(settings)
+    try:
+        async with db.writer.connect() as holder, db.writer.connect() as waiter:
+            await repo.guard_product_buckets(holder, exclusive=True)  # writes the emptied table's row too
+            await holder.commit()
+            await repo.guard_product_buckets(holder, exclusive=True)
+            waiting = asyncio.create_task(repo.guard_product_buckets(waiter, exclusive=False))
+            await asyncio.sleep(1.5)  # three statement limits
+            assert not waiting.done(), "the shared guard did not wait for the exclusive holder"
+            await holder.commit()
+            await asyncio.wait_for(waiting, 5)  # granted once the holder commits: no error
+            await waiter.commit()
+
+            await repo.guard_product_buckets(holder, exclusive=True)
+            started = time.monotonic()
+            with pytest.raises(OperationalError) as failed:
+                await repo.guard_product_buckets(waiter, exclusive=False, wait_s=1)
+            assert failed.value.orig.args[0] == 1205, failed.value  # lock wait timeout: the recompute is retried
+            assert time.monotonic() - started >= 0.9
+            await holder.rollback()
+    finally:
+        await db.dispose()

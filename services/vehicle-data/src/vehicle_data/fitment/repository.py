@@ -260,23 +260,31 @@ async def save_versions(conn: AsyncConnection, versions: Mapping[int, int]) -> N
 # --- ordering recomputes -------------------------------------------------------------------------------
 
 PRODUCT_BUCKETS = "product_buckets"
+# The guard is held for one recompute's transaction (a fold of many articles' buckets can outlast the
+# statement limit on a busy machine): waiting for it is the point, so its read is bounded by the lock
+# wait alone instead of being killed by ``max_statement_time``.
+GUARD_WAIT_S = 120
+_GUARD = (
+    "SET STATEMENT max_statement_time=0, innodb_lock_wait_timeout={wait} FOR "
+    "SELECT name FROM fitment_lock WHERE name = :name {lock}"
+)
 
 
-async def guard_product_buckets(conn: AsyncConnection, *, exclusive: bool) -> None:
+async def guard_product_buckets(conn: AsyncConnection, *, exclusive: bool, wait_s: int = GUARD_WAIT_S) -> None:
     """Hold the product bucket guard until the transaction ends: exclusive to refresh articles' buckets,
-    shared to recompute variants whole.
+    shared to recompute variants whole; a lock wait past ``wait_s`` fails the recompute (it is retried).
 
     A refresh finds the variants its new buckets concern from the committed wheel buckets, and a whole
     recompute writes a variant's wheel buckets and reads the committed product buckets. Run at the same
     time, neither sees the other's writes and the pair is mapped by neither; with the guard, a refresh
     waits for the recomputes under way (then sees their wheel buckets) and the next ones wait for it.
     """
-    guard = sa.select(fitment_lock.c.name).where(fitment_lock.c.name == PRODUCT_BUCKETS)
-    if (await conn.execute(guard.with_for_update(read=not exclusive))).first() is None:
+    guard = sa.text(_GUARD.format(wait=int(wait_s), lock="FOR UPDATE" if exclusive else "LOCK IN SHARE MODE"))
+    if (await conn.execute(guard, {"name": PRODUCT_BUCKETS})).first() is None:
         # the row is the migration's; written again where the table was emptied (it is then held
         # exclusively, or waited for, until this transaction ends)
         await conn.execute(sa.insert(fitment_lock).prefix_with("IGNORE").values(name=PRODUCT_BUCKETS))
-        await conn.execute(guard.with_for_update(read=not exclusive))
+        await conn.execute(guard, {"name": PRODUCT_BUCKETS})
 
 
 # --- the pending work list -----------------------------------------------------------------------------

@@ -62,7 +62,7 @@ from integration_sdk.topology import BULK
 from vehicle_data import product_specs
 from vehicle_data.fitment.manual_rules import RuleInput, add_rule, delete_rule
 from vehicle_data.fitment.recompute import (
-    VEHICLE_CHUNK,
+    BUCKET_CHUNK,
     RecomputeReport,
     process_pending,
     recompute_articles,
@@ -341,7 +341,7 @@ async def incremental(vehicle: Any, seed: int, samples: int) -> None:
             variants = sorted(set(await conn.scalars(sa.select(vehicle_tyre_bucket.c.vehicle_variant_id)
                                                      .where(vehicle_tyre_bucket.c.tyre_bucket == bucket))))  # fmt: skip
         started = time.perf_counter()
-        for chunk in chunked(variants, VEHICLE_CHUNK):
+        for chunk in chunked(variants, BUCKET_CHUNK):
             async with db.sessions.begin() as session:
                 await recompute_vehicles(session, outbox, chunk, tyre_buckets=[bucket])
         print(f"incremental, the most popular tyre bucket {bucket} recomputed whole ({members:,} memberships of "

@@ -19,7 +19,7 @@ variant with one axle ``both`` applies to that axle. An exclusion wins over an i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -133,16 +133,30 @@ def wheel_bucket_rows(vehicle_variant_id: int, axles: Mapping[str, Axle]) -> lis
     return rows
 
 
-def tyre_fits(axles: Mapping[str, Axle], rules: Sequence[Rule]) -> dict[tuple[str, Size], tuple[TyreSizeFit, str]]:
-    """Every (axle, size) a tyre may fit, with its fit and origin ("rules" or "rule:<id>"), rules applied."""
+def tyre_bucket_key(bucket: str) -> tuple[str, Size] | None:
+    """``"225:45:17:both"`` → ``("both", (225, 45, 17))``, the (axle, size) of a tyre bucket; None if malformed."""
+    parts = bucket.split(":")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts[:3]):
+        return None
+    return parts[3], (int(parts[0]), int(parts[1]), int(parts[2]))
+
+
+def tyre_fits(
+    axles: Mapping[str, Axle], rules: Sequence[Rule], only: Collection[tuple[str, Size]] | None = None
+) -> dict[tuple[str, Size], tuple[TyreSizeFit, str]]:
+    """Every (axle, size) a tyre may fit, with its fit and origin ("rules" or "rule:<id>"), rules applied;
+    ``only``: just these (axle, size) keys (a recompute of some tyre buckets)."""
     fits: dict[tuple[str, Size], tuple[TyreSizeFit, str]] = {}
     for name, axle in axles.items():
-        for size, fit in tyre_size_fits(axle).items():
+        sizes = None if only is None else [size for axle_name, size in only if axle_name == name]
+        for size, fit in tyre_size_fits(axle, sizes).items():
             fits[(name, size)] = (fit, "rules")
         size_rules = [rule for rule in rules if rule.tyre_size is not None and applies_to(rule.axle, name)]
         for rule in sorted(size_rules, key=lambda r: r.action == "exclude"):  # exclusions last: they win
             assert rule.tyre_size is not None
             key = (name, rule.tyre_size)
+            if only is not None and key not in only:
+                continue
             if rule.action == "exclude":
                 fits.pop(key, None)
             elif key not in fits:

@@ -22,7 +22,13 @@ from integration_sdk.consumer import AnyHandler, Exclusive, MessageContext
 from integration_sdk.outbox import Outbox
 from integration_sdk.topology import BULK, HIGH_PRIORITY
 from vehicle_data.fitment import repository as repo
-from vehicle_data.fitment.recompute import ISLAND, VEHICLE_CHUNK, RecomputeReport, process_pending, recompute_vehicles
+from vehicle_data.fitment.recompute import (
+    BUCKET_CHUNK,
+    ISLAND,
+    RecomputeReport,
+    process_pending,
+    recompute_vehicles,
+)
 
 
 async def request_recompute(
@@ -53,10 +59,10 @@ async def work_off_pending(command: FitmentRecomputeRequested, context: MessageC
         follow_up: dict[str, Any] = {}
     else:
         conn = await context.session.connection()
-        chunk = await repo.variants_in_bucket(conn, command.tyre_bucket, command.after_variant, VEHICLE_CHUNK)
+        chunk = await repo.variants_in_bucket(conn, command.tyre_bucket, command.after_variant, BUCKET_CHUNK)
         report = await recompute_vehicles(context.session, context.outbox, chunk, tyre_buckets=[command.tyre_bucket],
                                           correlation_id=correlation_id)  # fmt: skip
-        more = len(chunk) == VEHICLE_CHUNK
+        more = len(chunk) == BUCKET_CHUNK
         follow_up = {"tyre_bucket": command.tyre_bucket, "after_variant": chunk[-1] if chunk else 0}
     _measured(context, report, started)
     if more:

@@ -37,11 +37,13 @@ from integration_sdk.outbox import Outbox
 from vehicle_data.fitment import repository as repo
 from vehicle_data.fitment.derived import (
     Rule,
+    Size,
     apply_article_rules,
     axle_size_rows,
     axles_of,
     product_tyre_buckets,
     product_wheel_bucket_rows,
+    tyre_bucket_key,
     tyre_bucket_row,
     tyre_exclusions,
     tyre_fits,
@@ -59,6 +61,7 @@ from vehicle_data.tables import (
 
 ISLAND = "vehicle-data"
 VEHICLE_CHUNK = 200
+BUCKET_CHUNK = 1_000  # a tyre bucket's step: a variant's part of one bucket is a row or two, not hundreds
 ARTICLE_CHUNK = 500
 FOLD_ABOVE = 5_000  # more pending articles than this are folded into variant recomputes
 TYRE_COLUMNS = ("width", "aspect", "rim_diameter", "base_score", "is_original_equipment", "min_load_index",
@@ -299,7 +302,10 @@ async def recompute_vehicles(
                                 [row for v, a in axles.items() for row in wheel_bucket_rows(v, a)])  # fmt: skip
     changes: dict[int, VariantChange] = defaultdict(VariantChange)
 
-    size_fits = {v: tyre_fits(axles[v], rules.get(v, [])) for v in axles}
+    # A bucket-scoped recompute needs only its buckets' sizes, but an article rule needs them all.
+    only = _bucket_sizes(tyre_buckets) if article is None else None
+    size_fits = {v: tyre_fits(axles[v], rules.get(v, []), None if _names_articles(rules.get(v, [])) else only)
+                 for v in axles}  # fmt: skip
     full: dict[int, FullState] | None = {v: FullState() for v in ids} if whole else None
     if article is None:
         desired_tyres = {}
@@ -334,6 +340,16 @@ async def recompute_vehicles(
 
     await _announce(session, outbox, versions, changes, full=full, correlation_id=correlation_id, report=report)
     return report
+
+
+def _bucket_sizes(tyre_buckets: Collection[str] | None) -> set[tuple[str, Size]] | None:
+    """The (axle, size) keys of these tyre buckets (None: not scoped, or a bucket not of that form)."""
+    keys = [tyre_bucket_key(bucket) for bucket in tyre_buckets] if tyre_buckets is not None else [None]
+    return None if None in keys else {key for key in keys if key is not None}
+
+
+def _names_articles(rules: list[Rule]) -> bool:
+    return any(rule.article_number is not None for rule in rules)
 
 
 def _named(rules: Mapping[int, list[Rule]]) -> set[str]:

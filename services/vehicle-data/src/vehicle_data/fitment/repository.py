@@ -37,12 +37,13 @@ AxleFits = dict[tuple[int, str], dict[str, Fit]]  # (variant, article) -> axle -
 async def variants_with_fitments(
     conn: AsyncConnection, vehicle_ids: Collection[int]
 ) -> dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Each variant's row with its axle fitment rows (in source order)."""
+    """Each variant's axle columns (``derived.axles_of``) with its axle fitment rows (in source order)."""
     found: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    v = vehicle_variant.c
+    columns = [v.vehicle_variant_id, v.bolt_count, v.pcd, v.hub_bore, v.offset_min, v.offset_max,
+               v.axle_load_front_kg, v.axle_load_rear_kg]  # fmt: skip
     for chunk in chunked(sorted(vehicle_ids), KEY_CHUNK):
-        for row in (await conn.execute(
-            sa.select(vehicle_variant).where(vehicle_variant.c.vehicle_variant_id.in_(chunk))
-        )).mappings():  # fmt: skip
+        for row in (await conn.execute(sa.select(*columns).where(v.vehicle_variant_id.in_(chunk)))).mappings():
             found[row["vehicle_variant_id"]] = (dict(row), [])
         fitments = await conn.execute(
             sa.select(vehicle_axle_fitment)

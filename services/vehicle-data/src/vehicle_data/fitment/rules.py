@@ -39,7 +39,7 @@ flag only if it is OE on both (``combine_axles``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -244,6 +244,7 @@ def axle_tyre_sizes(axle: Axle) -> dict[tuple[int, int, int], SizeFit]:
     return sizes
 
 
+@lru_cache(maxsize=4096)
 def min_load_index(axle_load_kg: int) -> int:
     """The lowest load index that carries half the axle load (one above the table: none does)."""
     return next((index for index, kg in LOAD_INDEX_KG.items() if kg * 2 >= axle_load_kg), max(LOAD_INDEX_KG) + 1)
@@ -277,13 +278,17 @@ class TyreSizeFit:
         return Fit(score, self.is_original_equipment)
 
 
-def tyre_size_fits(axle: Axle) -> dict[tuple[int, int, int], TyreSizeFit]:
-    """The axle's tyre sizes with their fit and limits (its tyre bucket memberships)."""
+def tyre_size_fits(
+    axle: Axle, only: Collection[tuple[int, int, int]] | None = None
+) -> dict[tuple[int, int, int], TyreSizeFit]:
+    """The axle's tyre sizes with their fit and limits (its tyre bucket memberships); ``only``: of these sizes."""
     least = min_load_index(axle.axle_load_kg)
+    sizes = axle_tyre_sizes(axle)
+    fits = sizes.items() if only is None else ((size, sizes[size]) for size in only if size in sizes)
     return {
         size: TyreSizeFit(size, fit.base_score, fit.is_original_equipment, least, fit.reference.speed_rating,
                           fit.reference.run_flat)
-        for size, fit in axle_tyre_sizes(axle).items()
+        for size, fit in fits
     }  # fmt: skip
 
 

@@ -37,9 +37,8 @@ from integration_sdk.topology import BULK
 from webshop.app import create_app
 from webshop.projections import fitment
 from webshop.projections.catalog import catalog_row
-from webshop.tables import catalog_article
+from webshop.tables import NO_PRICE_KEY, catalog_article
 from webshop.vehicles.queries import (
-    NO_PRICE_KEY,
     SizeFit,
     TyrePage,
     axle_query,
@@ -311,13 +310,13 @@ def assert_indexed(
 
 
 async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict[str, Any]) -> None:
-    """The size rows, exclusions and includes by primary key; each score class of each size a range of
-    the tyre price index in price order, covered; wheels: score counts and the chosen scores' rows
+    """The size rows, exclusions and includes by primary key; each score class of each size one range of
+    the tyre lookup index in price key order (priced, then unpriced), covered; wheels: score counts and the chosen scores' rows
     from the mapping's vehicle index, prices by primary key."""
     async with engine.connect() as conn:
         sizes = [SizeFit(*row) for row in await conn.execute(size_fits_query(7, "both"))]
     assert len(sizes) == len(SIZES)
-    price_index = {"catalog_article": {"idx_catalog_article_tyre_size_price"}}
+    price_index = {"catalog_article": {"idx_catalog_article_tyre_lookup"}}
     for statement in (size_fits_query(7, "both"), exclusions_query(7, "both")):
         assert assert_indexed(await plan(engine, statement), {"vehicle_tyre_fitment": {"PRIMARY"},
                                                               "vehicle_tyre_exclusion": {"PRIMARY"}})  # fmt: skip

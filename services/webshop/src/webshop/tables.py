@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from integration_sdk import spec_tables as spec
@@ -9,6 +11,7 @@ from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY, TIMESTAMP
 
 metadata = sa.MetaData()
 TYRE_SIZE = ("width", "aspect", "rim_diameter")
+NO_PRICE_KEY = Decimal("99999999.99")  # the price key of an unpriced article: after every price
 
 catalog_article = sa.Table(
     "catalog_article",
@@ -27,12 +30,15 @@ catalog_article = sa.Table(
     sa.Column("sellable_qty", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("best_price", MONEY, nullable=True),
     sa.Column("next_delivery_date", sa.Date, nullable=True),
+    # The vehicle lookup's price order, unpriced last, as one column (migration webshop_0010): computed,
+    # never written, stored only in its index.
+    sa.Column("price_key", MONEY, sa.Computed(f"COALESCE(best_price, {NO_PRICE_KEY})", persisted=False)),
     # Search indexes (migration webshop_0004 says why these and no more). Each sort index names
     # article_number (the keyset tie-break) explicitly: MariaDB only reads an index in ORDER BY order when
     # the ORDER BY columns are named in it, not through the primary key InnoDB appends implicitly.
     sa.Index("idx_catalog_article_tyre_size_qty", *TYRE_SIZE, "sellable_qty", "article_number", "season", "brand"),
-    # The price one also serves the vehicle tyre lookup: each score class of a size read in price order,
-    # its filters (load index, speed rating, run-flat, stock) checked in the index (migration webshop_0007).
+    # The price one also holds the tyre filter columns (migration webshop_0007): a search by size with
+    # those filters checks them in the index.
     sa.Index(
         "idx_catalog_article_tyre_size_price",
         *TYRE_SIZE,
@@ -44,6 +50,10 @@ catalog_article = sa.Table(
         "run_flat",
         "sellable_qty",
     ),  # fmt: skip
+    # The vehicle tyre lookup: each score class of a size in price order (priced, then unpriced) as one
+    # range, its filters (load index, speed rating, run-flat, stock) checked in the index.
+    sa.Index("idx_catalog_article_tyre_lookup", *TYRE_SIZE, "price_key", "article_number", "season", "load_index",
+             "speed_rating", "run_flat", "sellable_qty"),  # fmt: skip
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),

@@ -7,7 +7,7 @@ everything that fits:
 - tyres: the axle's size rows (``vehicle_tyre_fitment``) and the operators' includes and exclusions
   are one read by primary key; each size row splits into score classes of plain filters
   (``tyre_fit_classes``), and each class's cheapest ``limit + 1`` tyres after the cursor are one range
-  read of ``idx_catalog_article_tyre_size_price`` in price order (priced, then unpriced), filtered
+  read of ``idx_catalog_article_tyre_lookup`` in price key order (priced, then unpriced), filtered
   inside the index; the best score's classes go first as one UNION ALL, the others only if those do
   not fill the page, and Python merges the reads by the sort key and cuts the page;
 - wheels: the variant's mapping rows per score (``idx_pvm_vehicle_type_score``) are counted, and only
@@ -40,7 +40,6 @@ from webshop.tables import (
     vehicle_variant,
 )
 
-NO_PRICE_KEY = Decimal("99999999.99")  # the sort key of an unpriced article: after every price
 Key = tuple[int, Decimal, str]  # (score, price key, article number)
 Candidate = tuple[str, int, Decimal, bool]  # (article number, score, price key, OE) in page order
 # executes a statement, or SQL text with its parameters, and returns its rows
@@ -84,10 +83,6 @@ def exclusions_query(variant_id: Any, axle: Any) -> sa.Select[Any]:
     return sa.select(x.article_number).where(x.vehicle_variant_id == variant_id, x.axle == axle)
 
 
-def _price_key() -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(catalog_article.c.best_price, sa.literal(NO_PRICE_KEY, MONEY)).label("price_key")
-
-
 def _catalog_filters(seasons: list[Any], in_stock: bool) -> list[sa.ColumnElement[bool]]:
     c = catalog_article.c
     return [*([c.season.in_(seasons)] if seasons else []), *([c.sellable_qty > 0] if in_stock else [])]
@@ -97,7 +92,7 @@ def included_tyres_query(variant_id: Any, axle: Any, seasons: list[Any], in_stoc
     """(article, score, price key, OE) of the tyres an operator included for the axle (mapping rows)."""
     m, c = product_vehicle_mappings.c, catalog_article.c
     return (
-        sa.select(m.article_number, m.match_score, _price_key(), m.is_original_equipment)
+        sa.select(m.article_number, m.match_score, c.price_key, m.is_original_equipment)
         .join_from(product_vehicle_mappings, catalog_article, c.article_number == m.article_number)
         .where(m.vehicle_variant_id == variant_id, m.product_type == "tyre", m.position.in_((axle, "both")),
                *_catalog_filters(seasons, in_stock))
@@ -155,14 +150,14 @@ def _classes(speed: str, run_flat: bool, winter: bool) -> list[tuple[int, list[s
     return tyre_fit_classes(_Limits(speed, run_flat), catalog_article, winter)
 
 
-Shape = tuple[str, bool, int, bool, bool]  # the row's reference rating and run-flat, class, priced, keyset
+Shape = tuple[str, bool, int, bool]  # the row's reference rating and run-flat, class, keyset
 
 
 @functools.lru_cache(maxsize=4096)
 def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> Template:
     """One class read compiled once: its SQL and its parameters in order (name, fixed value or None)."""
     c = catalog_article.c
-    speed, run_flat, klass, priced, keyset = shape
+    speed, run_flat, klass, keyset = shape
     where = [c.width == sa.bindparam("width"), c.aspect == sa.bindparam("aspect"),
              c.rim_diameter == sa.bindparam("rim_diameter"), *_classes(speed, run_flat, winter)[klass][1]]  # fmt: skip
     if seasons:
@@ -170,16 +165,10 @@ def _read(shape: Shape, seasons: int, in_stock: bool, winter: bool) -> Template:
     if in_stock:
         where.append(c.sellable_qty > 0)
     price, number = sa.bindparam("after_price", type_=MONEY), sa.bindparam("after_number", type_=sa.String())
-    if priced:
-        where.append(c.best_price.is_not(None))
-        if keyset:
-            where += [c.best_price >= price, sa.or_(c.best_price > price, c.article_number > number)]
-        order = [c.best_price, c.article_number]
-    else:
-        where += [c.best_price.is_(None), *([c.article_number > number] if keyset else [])]
-        order = [c.article_number]
+    if keyset:
+        where += [c.price_key >= price, sa.or_(c.price_key > price, c.article_number > number)]
     branch = sa.bindparam("branch", type_=sa.Integer()).label("branch")
-    read = sa.select(branch, c.article_number, _price_key()).where(*where).order_by(*order)
+    read = sa.select(branch, c.article_number, c.price_key).where(*where).order_by(c.price_key, c.article_number)
     return compiled(read.limit(sa.bindparam("per_class", type_=sa.Integer())))
 
 
@@ -218,11 +207,11 @@ def tyre_page(
     sizes: Sequence[SizeFit], seasons: list[str], in_stock: bool, after: Key | None, per_class: int,
     scores: tuple[int, int],
 ) -> TyrePage | None:  # fmt: skip
-    """Per size row x score class with a score in ``scores`` (lowest, highest) x (priced, unpriced), the
-    first ``per_class`` tyres after the cursor (None when no such class ranks after it).
+    """Per size row x score class with a score in ``scores`` (lowest, highest), the first ``per_class``
+    tyres after the cursor (None when no such class ranks after it).
 
-    Each read is (read number, article, price key): a range of ``idx_catalog_article_tyre_size_price``
-    in price order (the price key is the price, or ``NO_PRICE_KEY``). A class that ranks wholly before
+    Each read is (read number, article, price key): a range of ``idx_catalog_article_tyre_lookup`` in
+    price key order (the price, or ``NO_PRICE_KEY``: unpriced last). A class that ranks wholly before
     the cursor is not read. Each kind of read is compiled once and the page's reads are joined as
     SQL text: a UNION of some thirty reads compiled as one statement costs 5-8 ms of CPU, and the
     combinations of sizes a variant has rarely repeat, so no statement cache would hold them.
@@ -241,16 +230,11 @@ def tyre_page(
             score = fit.base_score + offset
             if not lowest <= score <= highest or (after is not None and score > after[0]):
                 continue
-            keyset = after is not None and score == after[0]
-            in_unpriced = keyset and after is not None and after[1] >= NO_PRICE_KEY
-            for priced in (True, False):
-                if priced and in_unpriced:  # the cursor is among the unpriced tyres of this class
-                    continue
-                sql, names = _read((speed, run_flat, klass, priced, keyset and (priced or in_unpriced)),
-                                   len(seasons), in_stock, winter)  # fmt: skip
-                values["branch"] = len(reads)
-                parts.append((sql, [values[name] if fixed is None else fixed for name, fixed in names]))
-                reads.append((score, fit.is_original_equipment))
+            sql, names = _read((speed, run_flat, klass, after is not None and score == after[0]), len(seasons),
+                               in_stock, winter)  # fmt: skip
+            values["branch"] = len(reads)
+            parts.append((sql, [values[name] if fixed is None else fixed for name, fixed in names]))
+            reads.append((score, fit.is_original_equipment))
     return TyrePage(parts, reads, per_class) if parts else None
 
 
@@ -376,9 +360,9 @@ def scores_filling(counts: Sequence[Sequence[Any]], want: int) -> tuple[list[int
 @functools.lru_cache(maxsize=512)
 def _wheel_page_template(scores: int, in_stock: bool, keyset: bool) -> Template:
     m, c = product_vehicle_mappings.c, catalog_article.c
-    price_key = sa.func.coalesce(c.best_price, sa.literal(NO_PRICE_KEY, MONEY))
+    price_key = c.price_key
     query = (
-        sa.select(m.article_number, m.match_score, price_key.label("price_key"), m.is_original_equipment)
+        sa.select(m.article_number, m.match_score, price_key, m.is_original_equipment)
         .join_from(product_vehicle_mappings, catalog_article, c.article_number == m.article_number)
         .where(m.vehicle_variant_id == param("variant_id"), m.product_type == "wheel",
                m.position.in_((param("axle", sa.String()), "both")),

@@ -311,8 +311,8 @@ def assert_indexed(
 
 async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict[str, Any]) -> None:
     """The size rows, exclusions and includes by primary key; each score class of each size one range of
-    the tyre lookup index in price key order (priced, then unpriced), covered; wheels: score counts and the chosen scores' rows
-    from the mapping's vehicle index, prices by primary key."""
+    the tyre lookup index in price key order (priced, then unpriced), covered; wheels: score counts and
+    the chosen scores' rows from the mapping's vehicle index, prices by primary key."""
     async with engine.connect() as conn:
         sizes = [SizeFit(*row) for row in await conn.execute(size_fits_query(7, "both"))]
     assert len(sizes) == len(SIZES)

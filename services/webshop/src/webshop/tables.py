@@ -52,8 +52,17 @@ catalog_article = sa.Table(
     ),  # fmt: skip
     # The vehicle tyre lookup: each score class of a size in price order (priced, then unpriced) as one
     # range, its filters (load index, speed rating, run-flat, stock) checked in the index.
-    sa.Index("idx_catalog_article_tyre_lookup", *TYRE_SIZE, "price_key", "article_number", "season", "load_index",
-             "speed_rating", "run_flat", "sellable_qty"),  # fmt: skip
+    sa.Index(
+        "idx_catalog_article_tyre_lookup",
+        *TYRE_SIZE,
+        "price_key",
+        "article_number",
+        "season",
+        "load_index",
+        "speed_rating",
+        "run_flat",
+        "sellable_qty",
+    ),  # fmt: skip
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),

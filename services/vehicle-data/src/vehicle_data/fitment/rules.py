@@ -72,6 +72,7 @@ def speed_rank(rating: str) -> int:
     return SPEED_RANK.get(rating, 0)
 
 
+@lru_cache(maxsize=16_384)
 def rolling_diameter_mm(width: int, aspect: int, rim_inch: int) -> float:
     """Outer diameter of a tyre: rim plus twice the sidewall."""
     return rim_inch * 25.4 + 2 * width * aspect / 100
@@ -207,6 +208,7 @@ def wheel_score(axle: Axle, wheel: Wheel) -> int | None:
     return None if fit is None else fit.score
 
 
+@lru_cache(maxsize=4096)
 def measuring_rim_inch(width: int, aspect: int) -> Decimal:
     """The rim width a tyre is measured on (ETRTO, to the half inch): about 75-85% of its width."""
     ratio = 0.75 if aspect >= 60 else 0.80 if aspect >= 55 else 0.85
@@ -232,16 +234,27 @@ def axle_tyre_sizes(axle: Axle) -> dict[tuple[int, int, int], SizeFit]:
     oe = axle.oe
     oe_rolling = rolling_diameter_mm(oe.tyre_width, oe.tyre_aspect, oe.rim_diameter)
     for size in axle.sizes:
-        for width in range(size.tyre_width - ALTERNATIVE_WIDTH_STEP_MM, size.tyre_width + ALTERNATIVE_WIDTH_STEP_MM + 1,
-                           ALTERNATIVE_WIDTH_STEP_MM):  # fmt: skip
-            for aspect in TYRE_ASPECTS:
-                key = (width, aspect, size.rim_diameter)
-                if key in sizes or abs(measuring_rim_inch(width, aspect) - size.wheel_width) > RIM_WIDTH_TOLERANCE_INCH:
-                    continue
-                deviation = abs(rolling_diameter_mm(*key) - oe_rolling) / oe_rolling
-                if deviation <= MAX_ROLLING_DEVIATION:
-                    sizes[key] = SizeFit(60 if deviation <= CLOSE_ROLLING_DEVIATION else 50, False, oe)
+        for width, aspect in _rim_suited(size.tyre_width, size.wheel_width):
+            key = (width, aspect, size.rim_diameter)
+            if key in sizes:
+                continue
+            deviation = abs(rolling_diameter_mm(*key) - oe_rolling) / oe_rolling
+            if deviation <= MAX_ROLLING_DEVIATION:
+                sizes[key] = SizeFit(60 if deviation <= CLOSE_ROLLING_DEVIATION else 50, False, oe)
     return sizes
+
+
+@lru_cache(maxsize=4096)
+def _rim_suited(tyre_width: int, wheel_width: Decimal) -> tuple[tuple[int, int], ...]:
+    """(width, aspect) of the alternatives to a listed tyre width, in order, whose measuring rim suits its
+    wheel width: one width step either side, every aspect."""
+    step = ALTERNATIVE_WIDTH_STEP_MM
+    return tuple(
+        (width, aspect)
+        for width in range(tyre_width - step, tyre_width + step + 1, step)
+        for aspect in TYRE_ASPECTS
+        if abs(measuring_rim_inch(width, aspect) - wheel_width) <= RIM_WIDTH_TOLERANCE_INCH
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ from integration_sdk.spec_tables import ARTICLE_NUMBER, MONEY, TIMESTAMP
 
 metadata = sa.MetaData()
 TYRE_SIZE = ("width", "aspect", "rim_diameter")
+TYRE_FILTERS = ("season", "load_index", "speed_rating", "run_flat", "sellable_qty")  # held by the tyre price indexes
 NO_PRICE_KEY = Decimal("99999999.99")  # the price key of an unpriced article: after every price
 
 catalog_article = sa.Table(
@@ -39,30 +40,10 @@ catalog_article = sa.Table(
     sa.Index("idx_catalog_article_tyre_size_qty", *TYRE_SIZE, "sellable_qty", "article_number", "season", "brand"),
     # The price one also holds the tyre filter columns (migration webshop_0007): a search by size with
     # those filters checks them in the index.
-    sa.Index(
-        "idx_catalog_article_tyre_size_price",
-        *TYRE_SIZE,
-        "best_price",
-        "article_number",
-        "season",
-        "load_index",
-        "speed_rating",
-        "run_flat",
-        "sellable_qty",
-    ),  # fmt: skip
+    sa.Index("idx_catalog_article_tyre_size_price", *TYRE_SIZE, "best_price", "article_number", *TYRE_FILTERS),
     # The vehicle tyre lookup: each score class of a size in price order (priced, then unpriced) as one
     # range, its filters (load index, speed rating, run-flat, stock) checked in the index.
-    sa.Index(
-        "idx_catalog_article_tyre_lookup",
-        *TYRE_SIZE,
-        "price_key",
-        "article_number",
-        "season",
-        "load_index",
-        "speed_rating",
-        "run_flat",
-        "sellable_qty",
-    ),  # fmt: skip
+    sa.Index("idx_catalog_article_tyre_lookup", *TYRE_SIZE, "price_key", "article_number", *TYRE_FILTERS),
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),

@@ -442,21 +442,23 @@ async def test_badly_typed_parameters_are_422(client: httpx.AsyncClient, params:
 # --- query plans --------------------------------------------------------------------------------
 
 SIZE = {"type": "tyre", "width": 205, "aspect": 55, "diameter": 16}
-PLANS: list[tuple[str, dict[str, Any], str, str, bool]] = [
+PLANS: list[tuple[str, dict[str, Any], str, str | None, bool]] = [
     # (what, filters, sort, index expected, read in index order: no filesort). Facets of these use an index too.
     ("tyre size+season by availability", {**SIZE, "season": ["summer"]}, "availability", "tyre_size_qty", True),
     ("tyre size, any season, in stock", {**SIZE, "in_stock": True}, "availability", "tyre_size_qty", True),
     ("tyre size+seasons by price", {**SIZE, "season": ["winter", "all_season"]}, "price", "tyre_size_price", True),
     ("tyre size+season by -price", {**SIZE, "season": ["summer"]}, "-price", "tyre_size_price", True),
     ("wheel pcd+diameter", {"type": "wheel", "pcd": "112.0", "diameter": 18}, "availability", "wheel_size_qty", True),
-    ("wheel pcd by availability", {"type": "wheel", "pcd": "114.3"}, "availability", "wheel_size_qty", False),
+    ("wheel size by price", {"type": "wheel", "pcd": "112.0", "diameter": 18}, "price", "wheel_size_price", True),
+    # pcd alone: a range of either wheel index (both lead with pcd), then a sort whichever it is
+    ("wheel pcd by availability", {"type": "wheel", "pcd": "114.3"}, "availability", None, False),
     ("tpms by make", {"type": "tpms", "make": "Tesla"}, "availability", "type_qty", True),
     ("brand prefix", {"q": "Mich"}, "brand", "brand_model", True),
     ("brand and model prefix", {"type": "tyre", "q": "Michelin Pilot"}, "brand", "brand_model", True),
 ]
 # Whole-type browsing: the page reads the type index in order; its facets count most of the table (a
 # scan is right there, and the facet cache is what keeps it off the hot path).
-BROWSE: list[tuple[str, dict[str, Any], str, str, bool]] = [
+BROWSE: list[tuple[str, dict[str, Any], str, str | None, bool]] = [
     ("browse wheels", {"type": "wheel"}, "availability", "type_qty", True),
     ("browse tyres", {"type": "tyre"}, "availability", "type_qty", True),
     ("browse tyres by price", {"type": "tyre"}, "price", "type_price", True),
@@ -490,7 +492,13 @@ def assert_uses_search_index(plan: list[Row], index: str | None, ordered: bool, 
     ("what", "filters", "sort", "index", "ordered"), PLANS + BROWSE, ids=[p[0] for p in PLANS + BROWSE]
 )
 async def test_search_queries_read_a_search_index_not_the_table(
-    engine: AsyncEngine, catalog: list[Row], what: str, filters: dict[str, Any], sort: str, index: str, ordered: bool
+    engine: AsyncEngine,
+    catalog: list[Row],
+    what: str,
+    filters: dict[str, Any],
+    sort: str,
+    index: str | None,
+    ordered: bool,
 ) -> None:
     assert len(catalog) >= 20_000
     params = checked(SearchParams.model_validate({**filters, "sort": sort}))

@@ -45,6 +45,7 @@ catalog_article = sa.Table(
     # range, its filters (load index, speed rating, run-flat, stock) checked in the index.
     sa.Index("idx_catalog_article_tyre_lookup", *TYRE_SIZE, "price_key", "article_number", *TYRE_FILTERS),
     sa.Index("idx_catalog_article_wheel_size_qty", "pcd", "wheel_diameter", "sellable_qty", "article_number", "brand"),
+    sa.Index("idx_catalog_article_wheel_size_price", "pcd", "wheel_diameter", "best_price", "article_number"),
     sa.Index("idx_catalog_article_type_qty", "article_type", "sellable_qty", "article_number"),
     sa.Index("idx_catalog_article_type_price", "article_type", "best_price", "article_number"),
     sa.Index("idx_catalog_article_brand_model", "brand", "model", "article_number"),

@@ -242,6 +242,9 @@ async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) 
         generate(scale, seed, data_dir)  # type: ignore[arg-type]
     if not reuse:
         await setup(data_dir, stock, shop)
+    else:  # kept schemas get this code's migrations (new indexes), as a deployment would
+        for name, settings in (("stock-import", stock), ("webshop", shop)):
+            await upgrade(ISLANDS[name], settings)
     mix = await request_mix(shop, int(rate * seconds), seed)
     server = start_server(shop)
     try:

@@ -316,7 +316,7 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
     async with engine.connect() as conn:
         sizes = [SizeFit(*row) for row in await conn.execute(size_fits_query(7, "both"))]
     assert len(sizes) == len(SIZES)
-    price_index = {"catalog_article": {"idx_catalog_article_tyre_lookup"}}
+    lookup_index = {"catalog_article": {"idx_catalog_article_tyre_lookup"}}
     for statement in (size_fits_query(7, "both"), exclusions_query(7, "both")):
         assert assert_indexed(await plan(engine, statement), {"vehicle_tyre_fitment": {"PRIMARY"},
                                                               "vehicle_tyre_exclusion": {"PRIMARY"}})  # fmt: skip
@@ -334,10 +334,10 @@ async def test_lookups_read_a_page_from_indexes(engine: AsyncEngine, world: dict
         page = tyre_page(sizes, seasons, in_stock, after, 25, (0, 100))
         assert page is not None
         assert len(page.reads) >= 3
-        accesses = [assert_indexed(await plan(engine, sql, tuple(params)), price_index, {"catalog_article"})
+        accesses = [assert_indexed(await plan(engine, sql, tuple(params)), lookup_index, {"catalog_article"})
                     for sql, params in page.parts]  # fmt: skip
         assert sum(accesses) >= 2  # reads that find rows (some classes are empty in the test catalogue)
-        assert assert_indexed(await plan(engine, page.sql, page.params), price_index, {"catalog_article"})
+        assert assert_indexed(await plan(engine, page.sql, page.params), lookup_index, {"catalog_article"})
     assert assert_indexed(await plan(engine, *wheel_score_counts(7, "both", 90)), mapping_keys) == 1
     for after in (None, (90, Decimal("60.00"), "0")):  # the rows of just the chosen scores, sorted by price
         wheels = wheel_page(7, "both", [90, 80], True, after, 25)

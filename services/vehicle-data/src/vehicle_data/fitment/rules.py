@@ -72,7 +72,6 @@ def speed_rank(rating: str) -> int:
     return SPEED_RANK.get(rating, 0)
 
 
-@lru_cache(maxsize=16_384)
 def rolling_diameter_mm(width: int, aspect: int, rim_inch: int) -> float:
     """Outer diameter of a tyre: rim plus twice the sidewall."""
     return rim_inch * 25.4 + 2 * width * aspect / 100
@@ -208,7 +207,6 @@ def wheel_score(axle: Axle, wheel: Wheel) -> int | None:
     return None if fit is None else fit.score
 
 
-@lru_cache(maxsize=4096)
 def measuring_rim_inch(width: int, aspect: int) -> Decimal:
     """The rim width a tyre is measured on (ETRTO, to the half inch): about 75-85% of its width."""
     ratio = 0.75 if aspect >= 60 else 0.80 if aspect >= 55 else 0.85

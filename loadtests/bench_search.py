@@ -36,7 +36,6 @@ from typing import Any
 import asyncmy
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 from bench_messaging import percentiles
 from erp_middleware.articles.parsing import open_article_export
@@ -44,7 +43,7 @@ from erp_middleware.articles.service import article_row, article_upserted
 from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
-from http_load import closed_loop, open_loop
+from http_load import closed_loop, open_loop, process_cpu_s
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import Outbox
 from integration_sdk.partners.generator import generate, is_current
@@ -147,7 +146,7 @@ def search_params(params: dict[str, Any]) -> SearchParams:
 
 
 async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> list[float]:
-    """The first page's SQL (literal) through asyncmy on one connection, one after the other."""
+    """The first page's SQL text and parameters, as the API sends them, through asyncmy on one connection."""
     url = sa.make_url(shop.db_url)
     conn = await asyncmy.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
                                  db=url.database)  # fmt: skip
@@ -157,10 +156,9 @@ async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> list[f
             for path, params in mix:
                 if path != "/api/v1/products":
                     continue
-                sql = str(page_segments(search_params(params), None)[0].limit(25).compile(
-                    dialect=mysql.dialect(), compile_kwargs={"literal_binds": True}))  # fmt: skip
+                sql, parameters = page_segments(search_params(params), None)[0].read(25)
                 started = time.perf_counter()
-                await cursor.execute(sql)
+                await cursor.execute(sql, parameters)
                 await cursor.fetchall()
                 latencies.append(time.perf_counter() - started)
     finally:
@@ -250,11 +248,14 @@ async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) 
     try:
         await wait_ready()
         await open_loop(mix[: int(rate * 3)], rate, API)  # warm up: pools, caches, buffer pool
+        cpu = process_cpu_s(server.pid)
         latencies, lags, errors = await open_loop(mix, rate, API)
+        cpu = process_cpu_s(server.pid) - cpu
         searches = sum(1 for path, _ in mix if path == "/api/v1/products")
         print(f"webshop API, open loop at {rate:g} req/s for {seconds:g} s ({searches} searches, "
               f"{len(mix) - searches} details): {percentiles(latencies)}   errors {errors}   "
               f"(target p95 ≤ 15 ms, SLI 200 ms)")  # fmt: skip
+        print(f"  API process CPU: {cpu / len(mix) * 1000:.2f} ms per request ({cpu / seconds:.0%} of its core)")
         print(f"  generator lag (start after intended send): p99 {p(lags, 0.99) * 1000:.2f} ms")
         searched = [(path, params) for path, params in mix[:300] if path == "/api/v1/products"]
         closed, _ = await closed_loop(searched, API)

@@ -11,6 +11,7 @@ difference is visible in each run.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -126,3 +127,10 @@ async def closed_loop(requests: list[Request], base_url: str, *, client: str = "
     finally:
         await http.close()
     return latencies, bodies
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far: divided by the requests it served in between, the
+    server's own cost per request, which queueing and the machine's other work do not blur as latency does."""
+    fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

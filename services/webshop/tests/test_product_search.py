@@ -15,17 +15,20 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from foundation.cache import create_redis
+from foundation.prepared import Prepared
 from foundation.settings import ServiceSettings
 from integration_sdk.partners.catalog import Article, generate_articles
+from integration_sdk.partners.simulators.server import free_port
 from integration_sdk.testing import serve, truncate_tables, wait_until_ready
 from webshop.app import create_app
-from webshop.search.cache import bump_catalog_generation, generation_key
+from webshop.search.cache import bump_catalog_generation, cached_facets, generation_key
 from webshop.search.filters import SearchParams, checked
 from webshop.search.queries import (
     SPEC_COLUMNS,
@@ -349,6 +352,26 @@ async def test_cached_facets_follow_the_catalogue_generation(
     assert await facets() == before
 
 
+async def test_facets_are_counted_while_redis_is_down(settings: WebshopSettings, redis: Redis) -> None:
+    counted: list[int] = []
+
+    async def count() -> dict[str, Any]:
+        counted.append(1)
+        return {"total": 1}
+
+    nobody = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)  # a Redis that is down
+    try:
+        assert orjson.loads(await cached_facets(nobody, settings, "down", count)) == {"total": 1}
+    finally:
+        await nobody.aclose()
+    assert counted == [1]
+    # with Redis back, a miss is counted and stored under the current generation, then served as stored
+    await bump_catalog_generation(redis, settings)
+    first = await cached_facets(redis, settings, "back", count)
+    assert await cached_facets(redis, settings, "back", count) == first
+    assert counted == [1, 1]
+
+
 # --- lookup and detail --------------------------------------------------------------------------
 
 
@@ -466,11 +489,11 @@ BROWSE: list[tuple[str, dict[str, Any], str, str | None, bool]] = [
 ]  # fmt: skip
 
 
-async def explain(engine: AsyncEngine, statement: sa.Executable) -> list[Row]:
-    """Plain EXPLAIN rows of a statement compiled with its literal values."""
-    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+async def explain(engine: AsyncEngine, read: Prepared) -> list[Row]:
+    """Plain EXPLAIN rows of a read, with the parameters the API sends."""
+    sql, parameters = read
     async with engine.connect() as conn:
-        result = await conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%"))
+        result = await conn.exec_driver_sql("EXPLAIN " + sql, parameters)
         return [dict(row._mapping) for row in result]
 
 
@@ -503,13 +526,13 @@ async def test_search_queries_read_a_search_index_not_the_table(
     assert len(catalog) >= 20_000
     params = checked(SearchParams.model_validate({**filters, "sort": sort}))
     first_page = page_segments(params, None)
-    for statement in first_page:
-        assert_uses_search_index(await explain(engine, statement.limit(25)), index, ordered, what)
+    for segment in first_page:
+        assert_uses_search_index(await explain(engine, segment.read(25)), index, ordered, what)
     # a later page: the keyset position is a range on the same index
     async with engine.connect() as conn:
-        rows = (await conn.execute(first_page[0].limit(25))).all()
-    for statement in page_segments(params, sort_key(params, rows[-1])):
-        assert_uses_search_index(await explain(engine, statement.limit(25)), index, ordered, what + ", page 2")
+        rows = (await conn.exec_driver_sql(*first_page[0].read(25))).all()
+    for segment in page_segments(params, sort_key(params, rows[-1])):
+        assert_uses_search_index(await explain(engine, segment.read(25)), index, ordered, what + ", page 2")
     if what in {plan[0] for plan in PLANS}:  # facets of a narrow search count through an index too
         assert_uses_search_index(await explain(engine, facet_query(params)), None, False, what + ", facets")
 

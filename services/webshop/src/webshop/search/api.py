@@ -24,6 +24,7 @@ from webshop.search.filters import SearchParams, checked, invalid
 from webshop.search.queries import (
     SORT_ORDERS,
     SPEC_COLUMNS,
+    TYRE_FLAGS,
     Key,
     facet_query,
     facets_of,
@@ -106,16 +107,15 @@ async def search_products(
     async def page() -> list[sa.Row[Any]]:
         rows: list[sa.Row[Any]] = []
         async with reader.connect() as conn:
-            for statement in page_segments(params, position):
-                result = await conn.execute(statement.limit(params.limit + 1 - len(rows)))
-                rows.extend(result.all())
+            for segment in page_segments(params, position):
+                rows.extend((await conn.exec_driver_sql(*segment.read(params.limit + 1 - len(rows)))).all())
                 if len(rows) > params.limit:
                     break
         return rows
 
     async def count() -> dict[str, Any]:
         async with reader.connect() as conn:
-            groups = (await conn.execute(facet_query(params))).all()
+            groups = (await conn.exec_driver_sql(*facet_query(params))).all()
         return facets_of(params, groups)
 
     settings: ServiceSettings = request.app.state.settings
@@ -127,33 +127,34 @@ async def search_products(
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     # Serialized here (orjson, plain dicts) rather than through SearchPage: the shape is the same and is
-    # checked by the tests; validating and dumping 24 models cost more than the queries.
+    # checked by the tests; validating and dumping 24 models cost more than the queries. The facets are
+    # the cache's JSON as it is.
     body = {
         "items": [product_body(row) for row in rows],
         "next_cursor": encode_cursor(params, sort_key(params, rows[-1])) if more else None,
-        "facets": Facets.model_validate(facets).model_dump() if facets is not None else None,
+        "facets": orjson.Fragment(facets) if facets is not None else None,
     }
-    return Response(orjson.dumps(body, default=_json_default), media_type="application/json")
+    return json_response(body)
 
 
 @router.get("/lookup", response_model=Product, responses=NOT_FOUND)
 async def lookup_product(
     reader: ReaderDep,
     code: Annotated[str, Query(min_length=1, max_length=50, description="Article number or EAN-13.")],
-) -> Product:
+) -> Response:
     """The product with this exact article number or EAN-13 (scanner input)."""
     async with reader.connect() as conn:
-        row = (await conn.execute(lookup_query(code))).first()
+        row = (await conn.exec_driver_sql(*lookup_query(code))).first()
     if row is None:
         raise ApiError(404, "not_found", f"No product has article number or EAN {code.strip()!r}.")
-    return product(row)
+    return json_response(product_body(row))
 
 
 @router.get("/{article_number}", response_model=Product, responses=NOT_FOUND)
-async def product_detail(reader: ReaderDep, article_number: Annotated[str, Path(max_length=50)]) -> Product:
+async def product_detail(reader: ReaderDep, article_number: Annotated[str, Path(max_length=50)]) -> Response:
     """One product by article number."""
     async with reader.connect() as conn:
-        row = (await conn.execute(product_query(article_number))).first()
+        row = (await conn.exec_driver_sql(*product_query(article_number))).first()
     if row is None:
         raise ApiError(
             404,
@@ -161,11 +162,23 @@ async def product_detail(reader: ReaderDep, article_number: Annotated[str, Path(
             f"No product with article number {article_number!r}; "
             "search /api/v1/products or look up an EAN with /api/v1/products/lookup?code=.",
         )
-    return product(row)
+    return json_response(product_body(row))
 
 
 def product_body(row: sa.Row[Any]) -> dict[str, Any]:
-    """``Product`` as JSON-ready data, without building the model (the search hot path)."""
+    """``Product`` as JSON-ready data, without building the model (the search hot path).
+
+    ``row`` is a Core row or a driver row of the same columns: the driver gives flags as 0/1 and JSON as
+    text, so both are read into their API types here.
+    """
+    article_type = row.article_type
+    specs = {name: getattr(row, name) for name in SPEC_COLUMNS.get(article_type, ())}
+    if article_type == "tyre":
+        for flag in TYRE_FLAGS:
+            if specs[flag] is not None:
+                specs[flag] = bool(specs[flag])
+    elif article_type == "tpms" and isinstance(specs["compatible_makes"], str | bytes):
+        specs["compatible_makes"] = orjson.loads(specs["compatible_makes"])
     return {
         "article_number": row.article_number,
         "type": row.article_type,
@@ -174,7 +187,7 @@ def product_body(row: sa.Row[Any]) -> dict[str, Any]:
         "model": row.model,
         "description": row.description,
         "list_price": row.list_price,
-        "specs": {name: getattr(row, name) for name in SPEC_COLUMNS.get(row.article_type, ())},
+        "specs": specs,
         "availability": {
             "sellable_qty": row.sellable_qty,
             "in_stock": row.sellable_qty > 0,
@@ -184,15 +197,16 @@ def product_body(row: sa.Row[Any]) -> dict[str, Any]:
     }
 
 
-def _json_default(value: Any) -> Any:
+def json_response(body: Any) -> Response:
+    """``body`` as JSON (orjson; money and decimals as strings, as pydantic writes them)."""
+    # Column names of driver rows are str subclasses (quoted names), which orjson only takes as keys with this option.
+    return Response(orjson.dumps(body, default=_decimal, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+
+
+def _decimal(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)  # as pydantic writes Decimal in JSON
+        return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def product(row: sa.Row[Any]) -> Product:
-    """The API shape of a ``catalog_article`` row (lookup and detail: one row, so the model is cheap)."""
-    return Product.model_validate(product_body(row))
 
 
 # Cursors: base64url JSON of the filter fingerprint, the sort and the last row's sort key. Opaque to

@@ -32,8 +32,12 @@ def generation_key(settings: ServiceSettings) -> str:
 
 
 def facet_key(settings: ServiceSettings, generation: int, fingerprint: str) -> str:
-    """The key of one filter set's facets at one generation."""
-    return f"{settings.redis_key_prefix}webshop:search-facets:{generation}:{fingerprint}"
+    """The key of one filter set's facets (``Facets`` as JSON) at one generation."""
+    return f"{_facets_prefix(settings)}{generation}:{fingerprint}"
+
+
+def _facets_prefix(settings: ServiceSettings) -> str:
+    return f"{settings.redis_key_prefix}webshop:facets:"
 
 
 async def bump_catalog_generation(redis: Redis, settings: ServiceSettings) -> None:
@@ -41,27 +45,35 @@ async def bump_catalog_generation(redis: Redis, settings: ServiceSettings) -> No
     await redis.incr(generation_key(settings))
 
 
+# One round trip for a hit: the generation and the answer cached under it. The answer's key is built in
+# the script from its prefix (fine on one Redis; a cluster would need both keys in one hash slot).
+READ_AT_GENERATION = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
+"""
+
+
 async def cached_facets(
     redis: Redis, settings: ServiceSettings, fingerprint: str, compute: Callable[[], Awaitable[Facets]]
-) -> Facets:
-    """The facets of ``fingerprint`` at the current generation, computed and stored on a miss.
+) -> bytes:
+    """The facets of ``fingerprint`` at the current generation as JSON, computed and stored on a miss.
 
     The generation is read before counting: a change committed meanwhile bumps it, so an answer counted
-    from older rows lands under a generation nobody reads any more.
+    from older rows lands under a generation nobody reads any more. The JSON is handed on as stored, so a
+    hit costs no parsing.
     """
     try:
-        generation = int(await redis.get(generation_key(settings)) or 0)
-        key = facet_key(settings, generation, fingerprint)
-        hit = await redis.get(key)
+        generation, hit = await redis.eval(
+            READ_AT_GENERATION, 1, generation_key(settings), _facets_prefix(settings), fingerprint
+        )
     except (RedisError, OSError) as exc:
         log.warning("facet cache unavailable, counting without it: %s", exc)
-        return await compute()
-    if hit is not None:
-        cached: Facets = orjson.loads(hit)
-        return cached
-    facets = await compute()
+        return orjson.dumps(await compute())
+    if hit:
+        return bytes(hit)
+    answer = orjson.dumps(await compute())
     try:
-        await redis.set(key, orjson.dumps(facets), ex=FACET_TTL_S)
+        await redis.set(facet_key(settings, int(generation), fingerprint), answer, ex=FACET_TTL_S)
     except (RedisError, OSError) as exc:
         log.warning("facet cache unavailable, answer not stored: %s", exc)
-    return facets
+    return answer

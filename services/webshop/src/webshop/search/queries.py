@@ -18,6 +18,7 @@ with a tyre size or a wheel pcd (the storefront's hot path) get the range.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from foundation.prepared import Prepared, Template, bound, compiled, param
 from webshop.search.filters import EU_ORDER, SPEED_ORDER, SearchParams
 from webshop.tables import catalog_article
 
@@ -38,6 +40,7 @@ SPEC_COLUMNS: dict[str, tuple[str, ...]] = {
               "material"),
     "tpms": ("protocol", "frequency_mhz", "compatible_makes"),
 }  # fmt: skip
+TYRE_FLAGS = ("run_flat", "xl", "three_pmsf")
 BASE_COLUMNS = ("article_number", "article_type", "ean", "brand", "model", "description", "list_price")
 AVAILABILITY_COLUMNS = ("sellable_qty", "best_price", "next_delivery_date")
 ITEM_COLUMNS = [
@@ -67,57 +70,127 @@ SORT_ORDERS: dict[str, Sort] = {
 }
 
 
-def search_conditions(params: SearchParams) -> list[ColumnElement[bool]]:
-    """WHERE conditions of the filter set (already ``checked``: every filter fits ``params.type``)."""
+@dataclass(frozen=True)
+class Shape:
+    """What the SQL of a filter set depends on; the values of ``PARAMETERS`` (and of brands, the prefix and
+    the make) go in as bind parameters, so one compiled template serves every search of the shape.
+
+    Small enumerations (seasons, ratings, flags) stay literals of the shape: few combinations, and a literal
+    lets the optimizer see the value.
+    """
+
+    type: str | None
+    given: frozenset[str]  # the ``PARAMETERS`` that are set
+    brands: int  # how many distinct brands
+    prefix_words: int  # words of ``q`` (0: no prefix)
+    make: bool
+    in_stock: bool | None
+    season: tuple[str, ...]
+    min_speed_rating: str | None
+    max_eu_fuel: str | None
+    max_eu_wet: str | None
+    run_flat: bool | None
+    xl: bool | None
+    three_pmsf: bool | None
+    material: str | None
+
+
+PARAMETERS: dict[str, sa.types.TypeEngine[Any]] = {
+    "diameter": sa.Integer(), "width": sa.Integer(), "aspect": sa.Integer(), "min_load_index": sa.Integer(),
+    "max_noise_db": sa.Integer(), "bolt_count": sa.Integer(), "pcd": sa.Numeric(), "wheel_width": sa.Numeric(),
+    "min_offset": sa.Integer(), "max_offset": sa.Integer(), "min_center_bore": sa.Numeric(),
+}  # fmt: skip
+EQUAL = {"width": "width", "aspect": "aspect", "bolt_count": "bolt_count", "pcd": "pcd", "wheel_width": "wheel_width"}
+AT_LEAST = {"min_load_index": "load_index", "min_offset": "offset", "min_center_bore": "center_bore"}
+AT_MOST = {"max_noise_db": "eu_noise_db", "max_offset": "offset"}
+
+
+def shape_of(params: SearchParams) -> tuple[Shape, dict[str, Any]]:
+    """The filter set's shape and its parameter values (already ``checked``: every filter fits ``params.type``)."""
+    values = {name: getattr(params, name) for name in PARAMETERS if getattr(params, name) is not None}
+    given = frozenset(values)
+    brands = sorted(set(params.brand))
+    values.update((f"brand_{n}", brand) for n, brand in enumerate(brands))
+    words = params.q.split() if params.q is not None else []
+    values.update(prefix_values(words))
+    if params.make is not None:
+        values["make"] = json.dumps(params.make)
     p = params
+    shape = Shape(p.type, given, len(brands), len(words), p.make is not None, p.in_stock,
+                  tuple(sorted(set(p.season))), p.min_speed_rating, p.max_eu_fuel, p.max_eu_wet, p.run_flat, p.xl,
+                  p.three_pmsf, p.material)  # fmt: skip
+    return shape, values
+
+
+def search_conditions(shape: Shape) -> list[ColumnElement[bool]]:
+    """WHERE conditions of the shape, with its values as bind parameters of ``shape_of``'s names."""
+    s = shape
+
+    def value(name: str) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=PARAMETERS.get(name, sa.String()))
+
     where: list[ColumnElement[bool]] = []
     # Spec columns are NULL on other types' rows (data model), so a tyre width or wheel pcd already keeps
     # only rows of its type; leaving the type test out keeps the size indexes covering for facet counts.
-    lead = SIZE_INDEX_LEAD.get(p.type) if p.type is not None else None
-    if p.type is not None and (lead is None or getattr(p, lead) is None):
-        where.append(c.article_type == p.type)
-    if p.q is not None:
-        where.append(prefix_condition(p.q))
-    if p.brand:
-        where.append(c.brand.in_(sorted(set(p.brand))))
-    if p.in_stock is not None:
-        where.append(c.sellable_qty > 0 if p.in_stock else c.sellable_qty <= 0)
-    if p.diameter is not None:
-        where.append((c.wheel_diameter if p.type == "wheel" else c.rim_diameter) == p.diameter)
-    equal = {
-        "width": p.width, "aspect": p.aspect, "run_flat": p.run_flat, "xl": p.xl, "three_pmsf": p.three_pmsf,
-        "bolt_count": p.bolt_count, "pcd": p.pcd, "wheel_width": p.wheel_width, "material": p.material,
-    }  # fmt: skip
-    where.extend(c[name] == value for name, value in equal.items() if value is not None)
-    at_least = {"load_index": p.min_load_index, "offset": p.min_offset, "center_bore": p.min_center_bore}
-    where.extend(c[name] >= value for name, value in at_least.items() if value is not None)
-    at_most = {"eu_noise_db": p.max_noise_db, "offset": p.max_offset}
-    where.extend(c[name] <= value for name, value in at_most.items() if value is not None)
-    if p.season:
-        where.append(c.season.in_(sorted(set(p.season))))
-    if p.min_speed_rating is not None:
-        where.append(c.speed_rating.in_(SPEED_ORDER[SPEED_ORDER.index(p.min_speed_rating) :]))
-    if p.max_eu_fuel is not None:
-        where.append(c.eu_fuel.in_(EU_ORDER[: EU_ORDER.index(p.max_eu_fuel) + 1]))
-    if p.max_eu_wet is not None:
-        where.append(c.eu_wet.in_(EU_ORDER[: EU_ORDER.index(p.max_eu_wet) + 1]))
-    if p.make is not None:
+    lead = SIZE_INDEX_LEAD.get(s.type) if s.type is not None else None
+    if s.type is not None and lead not in s.given:
+        where.append(c.article_type == s.type)
+    if s.prefix_words:
+        where.append(prefix_condition(s.prefix_words))
+    if s.brands:
+        where.append(c.brand.in_([value(f"brand_{n}") for n in range(s.brands)]))
+    if s.in_stock is not None:
+        where.append(c.sellable_qty > 0 if s.in_stock else c.sellable_qty <= 0)
+    if "diameter" in s.given:
+        where.append((c.wheel_diameter if s.type == "wheel" else c.rim_diameter) == value("diameter"))
+    where.extend(c[column] == value(name) for name, column in EQUAL.items() if name in s.given)
+    flags = {"run_flat": s.run_flat, "xl": s.xl, "three_pmsf": s.three_pmsf, "material": s.material}
+    where.extend(c[name] == flag for name, flag in flags.items() if flag is not None)
+    where.extend(c[column] >= value(name) for name, column in AT_LEAST.items() if name in s.given)
+    where.extend(c[column] <= value(name) for name, column in AT_MOST.items() if name in s.given)
+    if s.season:
+        where.append(c.season.in_([sa.literal(season) for season in s.season]))
+    if s.min_speed_rating is not None:
+        where.append(c.speed_rating.in_(_literals(SPEED_ORDER[SPEED_ORDER.index(s.min_speed_rating) :])))
+    if s.max_eu_fuel is not None:
+        where.append(c.eu_fuel.in_(_literals(EU_ORDER[: EU_ORDER.index(s.max_eu_fuel) + 1])))
+    if s.max_eu_wet is not None:
+        where.append(c.eu_wet.in_(_literals(EU_ORDER[: EU_ORDER.index(s.max_eu_wet) + 1])))
+    if s.make:
         # 3% of the catalogue: the type index narrows to the sensors, JSON_CONTAINS checks each.
-        where.append(sa.func.json_contains(c.compatible_makes, json.dumps(p.make)) == 1)
+        where.append(sa.func.json_contains(c.compatible_makes, value("make")) == 1)
     return where
 
 
-def prefix_condition(q: str) -> ColumnElement[bool]:
-    """Brand starts with ``q``, or ``q`` is a whole brand, a space and the start of a model.
+def _literals(values: Sequence[str]) -> list[sa.BindParameter[Any]]:
+    # A list of bind parameters renders as one placeholder each (a plain list would need expanding at run time).
+    return [sa.literal(value) for value in values]
+
+
+def prefix_values(words: Sequence[str]) -> dict[str, str]:
+    """Parameters of ``prefix_condition``: the whole text as a brand prefix, and each split into a whole brand
+    and the start of a model."""
+    text = " ".join(words)
+    values = {"prefix": _like_prefix(text)}
+    for n in range(1, len(words)):
+        values[f"prefix_brand_{n}"] = " ".join(words[:n])
+        values[f"prefix_model_{n}"] = _like_prefix(" ".join(words[n:]))
+    return values
+
+
+def prefix_condition(words: int) -> ColumnElement[bool]:
+    """Brand starts with the text, or the text is a whole brand, a space and the start of a model.
 
     Every alternative is a range on the (brand, model) index; the collation makes it case-insensitive.
     """
-    text = " ".join(q.split())
-    options: list[ColumnElement[bool]] = [c.brand.like(_like_prefix(text), escape=LIKE_ESCAPE)]
-    for position, char in enumerate(text):
-        if char == " ":
-            brand, model = text[:position], text[position + 1 :]
-            options.append(sa.and_(c.brand == brand, c.model.like(_like_prefix(model), escape=LIKE_ESCAPE)))
+
+    def text(name: str) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=sa.String())
+
+    options: list[ColumnElement[bool]] = [c.brand.like(text("prefix"), escape=LIKE_ESCAPE)]
+    for n in range(1, words):
+        model = c.model.like(text(f"prefix_model_{n}"), escape=LIKE_ESCAPE)
+        options.append(sa.and_(c.brand == text(f"prefix_brand_{n}"), model))
     return sa.or_(*options)
 
 
@@ -126,7 +199,7 @@ def _like_prefix(text: str) -> str:
     return escaped + "%"
 
 
-def after(columns: Sequence[ColumnElement[Any]], values: Key, descending: bool) -> ColumnElement[bool]:
+def after(columns: Sequence[ColumnElement[Any]], values: Sequence[Any], descending: bool) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order of ``columns``, with a sargable bound on the first column."""
 
     def beyond(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
@@ -142,30 +215,61 @@ def after(columns: Sequence[ColumnElement[Any]], values: Key, descending: bool) 
     return sa.and_(bound, condition)
 
 
-def page_segments(params: SearchParams, position: Key | None) -> list[sa.Select[Any]]:
-    """The statements of one page, in order and without LIMIT: read each until the page is full.
+@dataclass(frozen=True)
+class Segment:
+    """One index range of a page: its compiled SQL and the search's values; ``read`` adds the row limit."""
+
+    template: Template
+    values: dict[str, Any]
+
+    def read(self, limit: int) -> Prepared:
+        return bound(self.template, {**self.values, "limit": limit})
+
+
+def page_segments(params: SearchParams, position: Key | None) -> list[Segment]:
+    """The reads of one page, in order: read each until the page is full.
 
     ``position`` is the sort key of the last row of the previous page (from the cursor), None on page 1.
     """
+    shape, values = shape_of(params)
     sort = SORT_ORDERS[params.sort]
-    where = search_conditions(params)
+    if position is None:
+        at = "start"
+    elif sort.nullable and position[0] is None:  # already among the unpriced rows
+        at, position = "unpriced", position[1:]
+    else:
+        at = "after"
+    if position is not None:
+        values.update((f"after_{n}", value) for n, value in enumerate(position))
+    return [Segment(template, values) for template in _page_templates(shape, params.sort, at)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_templates(shape: Shape, sort_name: str, at: str) -> tuple[Template, ...]:
+    """The compiled reads of a page of ``shape`` in ``sort_name`` order from ``at`` (start, after the cursor's
+    row, or after it among the unpriced rows)."""
+    sort = SORT_ORDERS[sort_name]
     columns = [c[name] for name in sort.keys]
+    base = sa.select(*ITEM_COLUMNS).where(*search_conditions(shape))
 
-    def ordered(select: sa.Select[Any], by: Sequence[ColumnElement[Any]]) -> sa.Select[Any]:
-        return select.order_by(*(col.desc() if sort.descending else col.asc() for col in by))
+    def position(count: int) -> list[sa.BindParameter[Any]]:
+        return [sa.bindparam(f"after_{n}", type_=col.type) for n, col in enumerate(columns[len(columns) - count :])]
 
-    base = sa.select(*ITEM_COLUMNS).where(*where)
+    def read(select: sa.Select[Any], by: Sequence[ColumnElement[Any]]) -> Template:
+        ordered = select.order_by(*(col.desc() if sort.descending else col.asc() for col in by))
+        return compiled(ordered.limit(param("limit")))
+
     if not sort.nullable:
-        keyset = [after(columns, position, sort.descending)] if position is not None else []
-        return [ordered(base.where(*keyset), columns)]
+        keyset = [after(columns, position(len(columns)), sort.descending)] if at == "after" else []
+        return (read(base.where(*keyset), columns),)
     first, tie = columns[0], columns[1:]
     unpriced = base.where(first.is_(None))
-    if position is not None and position[0] is None:  # already among the unpriced rows
-        return [ordered(unpriced.where(after(tie, position[1:], sort.descending)), tie)]
+    if at == "unpriced":
+        return (read(unpriced.where(after(tie, position(len(tie)), sort.descending)), tie),)
     priced = base.where(first.is_not(None))
-    if position is not None:
-        priced = priced.where(after(columns, position, sort.descending))
-    return [ordered(priced, columns), ordered(unpriced, tie)]
+    if at == "after":
+        priced = priced.where(after(columns, position(len(columns)), sort.descending))
+    return read(priced, columns), read(unpriced, tie)
 
 
 def sort_key(params: SearchParams, row: sa.Row[Any]) -> Key:
@@ -173,23 +277,24 @@ def sort_key(params: SearchParams, row: sa.Row[Any]) -> Key:
     return tuple(getattr(row, name) for name in SORT_ORDERS[params.sort].keys)
 
 
-def facet_query(params: SearchParams) -> sa.Select[Any]:
-    """One grouped scan of the whole filter set; brand, season and availability counts are summed from it.
+def facet_query(params: SearchParams) -> Prepared:
+    """One grouped scan of the whole filter set; brand, season and availability counts are summed from it."""
+    shape, values = shape_of(params)
+    return bound(_facet_template(shape), values)
 
-    Wheels and sensors have no season: leaving it out keeps the wheel size index covering.
-    """
+
+@functools.lru_cache(maxsize=512)
+def _facet_template(shape: Shape) -> Template:
+    """Wheels and sensors have no season: leaving it out keeps the wheel size index covering."""
     in_stock = (c.sellable_qty > 0).label("in_stock")
-    season = c.season if params.type in (None, "tyre") else sa.null().label("season")
-    keys = [c.brand, in_stock] + ([c.season] if params.type in (None, "tyre") else [])
-    return (
-        sa.select(c.brand, season, in_stock, sa.func.count().label("n"))
-        .where(*search_conditions(params))
-        .group_by(*keys)
-    )
+    season = c.season if shape.type in (None, "tyre") else sa.null().label("season")
+    keys = [c.brand, in_stock] + ([c.season] if shape.type in (None, "tyre") else [])
+    query = sa.select(c.brand, season, in_stock, sa.func.count().label("n")).where(*search_conditions(shape))
+    return compiled(query.group_by(*keys))
 
 
 def facets_of(params: SearchParams, groups: Sequence[sa.Row[Any]]) -> dict[str, Any]:
-    """Facet counts from the grouped rows: top brands, seasons (tyres), availability, total."""
+    """``Facets`` from the grouped rows: top brands, seasons (tyres), availability, total."""
     brands: dict[str, int] = {}
     seasons: dict[str, int] = {}
     availability = {"in_stock": 0, "out_of_stock": 0}
@@ -202,21 +307,28 @@ def facets_of(params: SearchParams, groups: Sequence[sa.Row[Any]]) -> dict[str, 
     top = sorted(brands.items(), key=lambda item: (-item[1], item[0].casefold()))[:TOP_BRANDS]
     facets: dict[str, Any] = {"total": sum(availability.values())}
     facets["brand"] = [{"value": brand, "count": count} for brand, count in top]
-    if params.type in (None, "tyre") and seasons:
-        facets["season"] = [{"value": season, "count": count} for season, count in sorted(seasons.items())]
+    with_season = params.type in (None, "tyre") and seasons
+    facets["season"] = [{"value": v, "count": n} for v, n in sorted(seasons.items())] if with_season else None
     facets["availability"] = availability
     return facets
 
 
-def product_query(article_number: str) -> sa.Select[Any]:
+PRODUCT = compiled(sa.select(*ITEM_COLUMNS).where(c.article_number == param("code", sa.String())))
+# the article number wins when an EAN is also some article's number
+BY_CODE = compiled(
+    sa.select(*ITEM_COLUMNS)
+    .where(sa.or_(c.article_number == param("code", sa.String()), c.ean == param("code", sa.String())))
+    .order_by(sa.case((c.article_number == param("code", sa.String()), 0), else_=1))
+    .limit(1)
+)
+
+
+def product_query(article_number: str) -> Prepared:
     """One product by article number (primary key)."""
-    return sa.select(*ITEM_COLUMNS).where(c.article_number == article_number)
+    return bound(PRODUCT, {"code": article_number})
 
 
-def lookup_query(code: str) -> sa.Select[Any]:
-    """A product by article number or, for 13 digits, by EAN; the article number wins if both match."""
+def lookup_query(code: str) -> Prepared:
+    """A product by article number or, for 13 digits, by EAN."""
     code = code.strip()
-    if len(code) == 13 and code.isdigit():
-        exact = sa.case((c.article_number == code, 0), else_=1)
-        return sa.select(*ITEM_COLUMNS).where(sa.or_(c.article_number == code, c.ean == code)).order_by(exact).limit(1)
-    return product_query(code)
+    return bound(BY_CODE if len(code) == 13 and code.isdigit() else PRODUCT, {"code": code})

@@ -19,7 +19,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from foundation.app import ReaderDep
 from foundation.errors import ApiError
 from foundation.query import openapi_parameters, query_model
-from webshop.search.api import product_body
+from webshop.search.api import json_response, product_body
 from webshop.search.filters import invalid
 from webshop.tables import vehicle_variant
 from webshop.vehicles.queries import (
@@ -45,17 +44,6 @@ from webshop.vehicles.queries import (
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
 Season = Literal["summer", "winter", "all_season"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page.")]
-
-
-def json_response(body: Any) -> Response:
-    # Column names come back as str subclasses (quoted names), which orjson only takes as keys with this option.
-    return Response(orjson.dumps(body, default=_default, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 @router.get("/makes")

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from foundation.app import ReaderDep
 from foundation.errors import ApiError
 from foundation.query import openapi_parameters, query_model
-from webshop.search.api import product_body
+from webshop.search.api import json_response, product_body
 from webshop.search.filters import invalid
-from webshop.vehicles.api import Season, json_response, read_variant
+from webshop.vehicles.api import Season, read_variant
 from webshop.wheel_sets.compose import ROLE_COUNT
 from webshop.wheel_sets.queries import SORTS, SetListing, components_query, detail_query, list_query
 

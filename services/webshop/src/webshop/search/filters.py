@@ -7,6 +7,7 @@ and answered with a 400 ``invalid_filter`` naming the field, so a storefront can
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from decimal import Decimal
@@ -87,12 +88,10 @@ class SearchParams(BaseModel):
 
     def filters(self) -> dict[str, Any]:
         """The filters that were set, by name (paging parameters left out)."""
-        return {
-            name: value
-            for name, value in self.model_dump(exclude=set(PAGING)).items()
-            if value is not None and value != []
-        }
+        values = ((name, getattr(self, name)) for name in FILTERS)
+        return {name: value for name, value in values if value is not None and value != []}
 
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A short stable hash of the filter set: binds a cursor and a cached facet answer to it."""
         canonical = {name: sorted(v) if isinstance(v, list) else v for name, v in self.filters().items()}
@@ -103,6 +102,9 @@ class SearchParams(BaseModel):
     def wants_facets(self) -> bool:
         """Facets when asked, else only on the first page."""
         return self.facets if self.facets is not None else self.cursor is None
+
+
+FILTERS = tuple(name for name in SearchParams.model_fields if name not in PAGING)
 
 
 def invalid(field: str, value: Any, problem: str, message: str | None = None) -> ApiError:

@@ -46,6 +46,19 @@ AVAILABILITY_COLUMNS = ("sellable_qty", "best_price", "next_delivery_date")
 ITEM_COLUMNS = [
     c[name] for name in (*BASE_COLUMNS, *AVAILABILITY_COLUMNS, *(n for cols in SPEC_COLUMNS.values() for n in cols))
 ]
+SPECS_START = len(BASE_COLUMNS) + len(AVAILABILITY_COLUMNS)
+
+
+def _spec_slices() -> dict[str, tuple[tuple[str, ...], slice]]:
+    """Each type's spec column names and where their values sit in a row of ``ITEM_COLUMNS``."""
+    slices, start = {}, SPECS_START
+    for article_type, names in SPEC_COLUMNS.items():
+        slices[article_type] = (names, slice(start, start + len(names)))
+        start += len(names)
+    return slices
+
+
+SPEC_SLICES = _spec_slices()
 TOP_BRANDS = 30
 SIZE_INDEX_LEAD = {"tyre": "width", "wheel": "pcd"}  # first column of the type's size indexes
 LIKE_ESCAPE = "!"

@@ -133,7 +133,7 @@ async def wheel_set_detail(reader: ReaderDep, set_key: SetKey) -> Response:
         lines.append({
             "role": part.component_role, "article_number": part.component_article_number, "quantity": needed,
             "unit_price": unit, "line_price": unit * needed if unit is not None else None,
-            "product": product_body(part) if known else None,
+            "product": product_body(part[2:]) if known else None,  # after the index's two columns
         })  # fmt: skip
     body = set_body(row)
     body["components"] = lines

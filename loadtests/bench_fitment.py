@@ -516,8 +516,7 @@ async def raw_driver(shop: Any, mix: list[tuple[str, dict[str, Any]]]) -> tuple[
                 else:
                     page = await wheel_candidates(run, variant_id, axle, False, None, 25)
                 if page:
-                    items, values = items_query([number for number, _, _, _ in page[:24]])
-                    await run(items.params(values), None)
+                    await run(*items_query([number for number, _, _, _ in page[:24]]))
                 latencies.append(time.perf_counter() - started - spent)
                 compiling.append(spent)
     finally:

@@ -134,3 +134,9 @@ def process_cpu_s(pid: int) -> float:
     server's own cost per request, which queueing and the machine's other work do not blur as latency does."""
     fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_ticks() -> int:
+    """CPU time the hypervisor gave other machines so far (``/proc/stat``, clock ticks, all cores): a run whose
+    figures jump while this grows was measured on a machine that was partly elsewhere."""
+    return int(open("/proc/stat", encoding="ascii").readline().split()[8])

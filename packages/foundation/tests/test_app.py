@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 
@@ -44,6 +45,14 @@ async def test_ready_when_database_broker_and_redis_answer(settings: ServiceSett
     assert response.status_code == 200, response.text
     assert response.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
     assert live.json() == {"status": "alive", "island": "webshop"}
+
+
+async def test_startup_objects_are_frozen_out_of_the_garbage_collectors_passes(settings: ServiceSettings) -> None:
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    async with serve(build(settings)) as client:
+        await wait_until_ready(client)
+        assert gc.get_freeze_count() > 10_000  # the app, its routes and resources, and every module loaded
 
 
 async def test_ready_names_each_dependency_that_is_down(settings: ServiceSettings) -> None:

@@ -9,6 +9,7 @@ in the lifespan, never at import time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -79,6 +80,11 @@ def create_app(
                 app.state.resources[resource.name] = resource
             for hook in hooks:
                 await stack.enter_async_context(hook(app))
+            # What startup made (modules, routes, schemas, pools) lives as long as the process: frozen, the
+            # garbage collector's full passes skip it. Unfrozen, each full pass walked the whole heap and
+            # stalled every request in flight for about 100 ms (two such passes a minute at 300 req/s).
+            gc.collect()
+            gc.freeze()
             log.info("%s ready to serve", settings.island)
             yield
             log.info("%s shutting down", settings.island)

@@ -165,7 +165,8 @@ async def _answer(
     context: dict[str, Any], limit: int,
 ) -> Response:  # fmt: skip
     page = ranked[:limit]
-    rows = {row.article_number: row for row in (await conn.execute(*items_query([r[0] for r in page])))} if page else {}
+    found = (await conn.exec_driver_sql(*items_query([r[0] for r in page]))).all() if page else []
+    rows = {row[0]: row for row in found}  # by article number, the first of ITEM_COLUMNS
     items = [
         {**product_body(rows[number]),
          "fitment": {"match_score": score, "is_original_equipment": oe, "axle": axle}}

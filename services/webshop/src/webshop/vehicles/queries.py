@@ -406,15 +406,14 @@ async def wheel_candidates(
 
 
 @functools.lru_cache(maxsize=128)
-def _items_template(count: int) -> sa.Select[Any]:
+def _items_template(count: int) -> Template:
     numbers = [param(f"article{n}", sa.String()) for n in range(count)]
-    return sa.select(*ITEM_COLUMNS).where(catalog_article.c.article_number.in_(numbers))
+    return compiled(sa.select(*ITEM_COLUMNS).where(catalog_article.c.article_number.in_(numbers)))
 
 
-def items_query(article_numbers: list[str]) -> tuple[sa.Select[Any], dict[str, Any]]:
-    """The catalogue rows of a page (by primary key): one statement per page size, built once (its
-    compiled form cached by SQLAlchemy), and its parameters."""
-    return _items_template(len(article_numbers)), {f"article{n}": v for n, v in enumerate(article_numbers)}
+def items_query(article_numbers: list[str]) -> Prepared:
+    """The catalogue rows of a page (by primary key, ``ITEM_COLUMNS``): one template per page size."""
+    return bound(_items_template(len(article_numbers)), {f"article{n}": v for n, v in enumerate(article_numbers)})
 
 
 VARIANT_COLUMNS = [vehicle_variant.c[name] for name in (

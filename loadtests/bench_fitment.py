@@ -51,7 +51,7 @@ from erp_middleware.articles.service import article_row, article_upserted
 from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
-from http_load import closed_loop, open_loop
+from http_load import closed_loop, cost_line, open_loop, usage
 from integration_sdk.consumer import BatchContext, Consumer, is_deadlock
 from integration_sdk.messaging_schema import OUTBOX_PENDING
 from integration_sdk.migrations import alembic_config, current_revision, upgrade
@@ -567,12 +567,17 @@ async def reference_path(
     return latencies, compared, mismatches
 
 
-async def lookups(vehicle: Any, shop: Any, rate: float, seconds: float, seed: int, references: int) -> None:
+async def lookups(
+    vehicle: Any, shop: Any, api_pid: int, rate: float, seconds: float, seed: int, references: int
+) -> None:
     mix = await request_mix(vehicle, int(rate * seconds), seed)
     await open_loop(mix[: int(rate * 3)], rate, WEBSHOP_API)  # warm up: pools, buffer pool
+    since = usage(api_pid)
     latencies, lags, errors = await open_loop(mix, rate, WEBSHOP_API)
+    cost = cost_line(api_pid, since, len(mix), seconds)
     print(f"webshop lookups, open loop at {rate:g} req/s for {seconds:g} s (60% tyres, 30% wheels, 10% selector): "
           f"{percentiles(latencies)}   errors {errors}   (target p95 ≤ 15 ms, SLI 250 ms)")  # fmt: skip
+    print(cost)
     print(f"  generator lag (start after intended send): p99 {p(lags, 0.99) * 1000:.2f} ms")
     sample = [(path, params) for path, params in mix if lookup_of(path, params)][:references]
     closed, _ = await closed_loop(sample, WEBSHOP_API)
@@ -639,7 +644,7 @@ async def main(args: argparse.Namespace) -> None:
         for process in processes[:3]:  # only the webshop API stays for the lookups
             process.terminate()
             process.wait(60)
-        await lookups(vehicle, shop, args.rate, args.seconds, args.seed, args.references)
+        await lookups(vehicle, shop, processes[3].pid, args.rate, args.seconds, args.seed, args.references)
     finally:
         stop(processes)
         await delete_broker_namespace(shop)

@@ -43,7 +43,7 @@ from erp_middleware.articles.service import article_row, article_upserted
 from foundation.bulk import chunked
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
-from http_load import closed_loop, open_loop, process_cpu_s, steal_ticks
+from http_load import closed_loop, cost_line, open_loop, usage
 from integration_sdk.migrations import upgrade
 from integration_sdk.outbox import Outbox
 from integration_sdk.partners.generator import generate, is_current
@@ -248,15 +248,14 @@ async def main(rate: float, seconds: float, reuse: bool, seed: int, scale: str) 
     try:
         await wait_ready()
         await open_loop(mix[: int(rate * 3)], rate, API)  # warm up: pools, caches, buffer pool
-        cpu, steal = process_cpu_s(server.pid), steal_ticks()
+        since = usage(server.pid)
         latencies, lags, errors = await open_loop(mix, rate, API)
-        cpu, steal = process_cpu_s(server.pid) - cpu, (steal_ticks() - steal) / os.sysconf("SC_CLK_TCK")
+        cost = cost_line(server.pid, since, len(mix), seconds)
         searches = sum(1 for path, _ in mix if path == "/api/v1/products")
         print(f"webshop API, open loop at {rate:g} req/s for {seconds:g} s ({searches} searches, "
               f"{len(mix) - searches} details): {percentiles(latencies)}   errors {errors}   "
               f"(target p95 ≤ 15 ms, SLI 200 ms)")  # fmt: skip
-        print(f"  API process CPU: {cpu / len(mix) * 1000:.2f} ms per request ({cpu / seconds:.0%} of its core); "
-              f"CPU steal on this machine meanwhile: {steal / seconds / os.cpu_count():.1%}")  # fmt: skip
+        print(cost)
         print(f"  generator lag (start after intended send): p99 {p(lags, 0.99) * 1000:.2f} ms")
         searched = [(path, params) for path, params in mix[:300] if path == "/api/v1/products"]
         closed, _ = await closed_loop(searched, API)

@@ -129,14 +129,30 @@ async def closed_loop(requests: list[Request], base_url: str, *, client: str = "
     return latencies, bodies
 
 
+Usage = tuple[float, int]  # a server process's CPU seconds and the machine's steal ticks at one moment
+
+
+def usage(pid: int) -> Usage:
+    """Where a server process's CPU time and the machine's CPU steal stand now (``cost_line`` takes it)."""
+    return process_cpu_s(pid), steal_ticks()
+
+
+def cost_line(pid: int, since: Usage, requests: int, seconds: float) -> str:
+    """The server's own CPU per request since ``since`` (which queueing does not blur as it does latency), and
+    the CPU the hypervisor gave other machines meanwhile (figures that jump while it grows were measured on a
+    machine partly elsewhere)."""
+    cpu = process_cpu_s(pid) - since[0]
+    steal = (steal_ticks() - since[1]) / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
+    return (f"  API process CPU: {cpu / requests * 1000:.2f} ms per request ({cpu / seconds:.0%} of its core); "
+            f"CPU steal on this machine meanwhile: {steal / seconds:.1%}")  # fmt: skip
+
+
 def process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far: divided by the requests it served in between, the
-    server's own cost per request, which queueing and the machine's other work do not blur as latency does."""
+    """CPU seconds (user + system) a process has used so far."""
     fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def steal_ticks() -> int:
-    """CPU time the hypervisor gave other machines so far (``/proc/stat``, clock ticks, all cores): a run whose
-    figures jump while this grows was measured on a machine that was partly elsewhere."""
+    """CPU time the hypervisor gave other machines so far (``/proc/stat``, clock ticks, all cores)."""
     return int(open("/proc/stat", encoding="ascii").readline().split()[8])

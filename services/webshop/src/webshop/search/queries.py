@@ -1,4 +1,7 @@
-"""SQL of product search on ``catalog_article`` (SQLAlchemy Core), shaped for the indexes of migration webshop_0004.
+"""SQL of product search on ``catalog_article``, shaped for the indexes of migration webshop_0004.
+
+Each read is built with SQLAlchemy Core and compiled once per filter shape (``Shape``: which filters are
+set), then run as SQL text with the search's values as parameters (``foundation.prepared``).
 
 Pages are keyset pages: each sort orders by its key columns and ends with ``article_number`` (unique),
 so "after this row" is a range on an index and a page costs the same at page 1 and page 500. Every

@@ -104,7 +104,8 @@ async def search_products(
 ) -> Response:
     """Search the catalogue by type-specific filters or a brand/model prefix; keyset-paged, with facets."""
     checked(params)
-    position = decode_cursor(params, params.cursor) if params.cursor else None
+    fingerprint = params.fingerprint()  # binds the cursor and the cached facets to this filter set
+    position = decode_cursor(params, fingerprint, params.cursor) if params.cursor else None
 
     async def page() -> list[sa.Row[Any]]:
         rows: list[sa.Row[Any]] = []
@@ -123,7 +124,7 @@ async def search_products(
     settings: ServiceSettings = request.app.state.settings
     if params.wants_facets:
         # Both on their own pooled connection: a facet miss costs max(page, count), not the sum.
-        rows, facets = await asyncio.gather(page(), cached_facets(redis, settings, params.fingerprint, count))
+        rows, facets = await asyncio.gather(page(), cached_facets(redis, settings, fingerprint, count))
     else:
         rows, facets = await page(), None
     more = len(rows) > params.limit
@@ -133,7 +134,7 @@ async def search_products(
     # the cache's JSON as it is.
     body = {
         "items": [product_body(row) for row in rows],
-        "next_cursor": encode_cursor(params, sort_key(params, rows[-1])) if more else None,
+        "next_cursor": encode_cursor(params, fingerprint, sort_key(params, rows[-1])) if more else None,
         "facets": orjson.Fragment(facets) if facets is not None else None,
     }
     return json_response(body)
@@ -218,21 +219,22 @@ def _decimal(value: Any) -> Any:
 # clients; a cursor of another filter set or sort is refused rather than silently paging something else.
 
 
-def encode_cursor(params: SearchParams, key: Key) -> str:
-    """The cursor that continues after the row with sort key ``key``."""
+def encode_cursor(params: SearchParams, fingerprint: str, key: Key) -> str:
+    """The cursor that continues after the row with sort key ``key`` (``fingerprint``: ``params.fingerprint()``,
+    computed once per request)."""
     values = [str(v) if isinstance(v, Decimal) else v for v in key]
-    payload = json.dumps({"f": params.fingerprint, "s": params.sort, "k": values}, separators=(",", ":"))
+    payload = json.dumps({"f": fingerprint, "s": params.sort, "k": values}, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(params: SearchParams, cursor: str) -> Key:
+def decode_cursor(params: SearchParams, fingerprint: str, cursor: str) -> Key:
     """The sort key a cursor continues after, or a 400 saying why the cursor does not fit."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        fingerprint, sort, values = payload["f"], payload["s"], payload["k"]
+        bound_to, sort, values = payload["f"], payload["s"], payload["k"]
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise invalid("cursor", cursor, "not a cursor of this API; pass next_cursor unchanged") from exc
-    if sort != params.sort or fingerprint != params.fingerprint:
+    if sort != params.sort or bound_to != fingerprint:
         raise invalid("cursor", cursor, "belongs to another filter set or sort; start again without cursor")
     keys = SORT_ORDERS[params.sort].keys
     if not isinstance(values, list) or len(values) != len(keys):

@@ -7,7 +7,6 @@ and answered with a 400 ``invalid_filter`` naming the field, so a storefront can
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from decimal import Decimal
@@ -91,7 +90,6 @@ class SearchParams(BaseModel):
         values = ((name, getattr(self, name)) for name in FILTERS)
         return {name: value for name, value in values if value is not None and value != []}
 
-    @functools.cached_property
     def fingerprint(self) -> str:
         """A short stable hash of the filter set: binds a cursor and a cached facet answer to it."""
         canonical = {name: sorted(v) if isinstance(v, list) else v for name, v in self.filters().items()}

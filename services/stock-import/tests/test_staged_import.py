@@ -29,7 +29,7 @@ from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.suppliers import MAPPINGS
 from integration_sdk.testing import truncate_tables
 from integration_sdk.topology import BULK
-from stock_import.imports import feeds, handlers, service, staging
+from stock_import.imports import handlers, service, staging, xml_records
 from stock_import.imports.mapping import FeedMapping
 from stock_import.imports.service import ImportResult, import_feed, receive_feed, register_suppliers
 from stock_import.settings import StockImportSettings
@@ -401,7 +401,7 @@ def test_renderer_writes_each_style() -> None:
 async def test_a_long_xml_feed_broken_near_the_end_applies_nothing_and_leaves_no_parts(
     db: Database, outbox: Outbox, tmp_path: Path
 ) -> None:
-    rows = [Row(f"TY{n:07d}", "3", Decimal("1.50")) for n in range(feeds.PART_RECORDS * 2 + 10)]
+    rows = [Row(f"TY{n:07d}", "3", Decimal("1.50")) for n in range(xml_records.PART_RECORDS * 2 + 10)]
     whole = render(STYLES["ST3"], rows)
     good = await run(db, outbox, tmp_path, "ST3", whole, "full")
     assert (good.status, good.rows_total, good.rows_ok) == ("succeeded", len(rows), len(rows))

@@ -12,14 +12,11 @@ mapping says, and hands MariaDB a file it reads exactly the way the mapping mean
   column fails the batch). Fields are split by MariaDB (delimiter, ``"`` quotes with ``""`` inside).
 - Line ends are taken from the file (CRLF, LF or CR), so no stray ``\\r`` ends up in a value.
 - XML: a streaming expat parser writes each record's mapped child elements as one tab-separated
-  line: the element's text before any sub-element (like ``findtext``), character references, CDATA
-  and entities resolved, surrounding XML whitespace (line breaks of an indented document) removed;
-  the first element of a name wins; elements outside records are ignored. The conversion runs in a
-  thread and hands over a part every ``PART_RECORDS`` records, so MariaDB loads one part while
-  Python parses the next (two cores at work). Broken XML fails the batch, naming the last complete
-  record. ``LOAD XML`` was measured and not taken (it reads
-  attributes and nested elements as fields and leaves CDATA and character references undecoded):
-  see ``docs/architecture.md``.
+  line (what a record holds: ``xml_records``). It runs in a process of its own and hands over a part
+  at a time, so MariaDB loads one part while the next is parsed (two cores at work). Broken XML
+  fails the batch, naming the last complete record. ``LOAD XML`` was measured and not taken (it
+  reads attributes and nested elements as fields and leaves CDATA and character references
+  undecoded): see ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -27,24 +24,22 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import json
 import re
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from xml.parsers import expat
 
 from foundation.bulk import FileFormatError
+from stock_import.imports import xml_records
 from stock_import.imports.mapping import FeedMapping
 
 BLOCK = 1 << 20
-PART_RECORDS = 4_000  # XML records per converted part: small enough to overlap parsing and loading
 # Python codec name -> MariaDB character set that decodes every byte the same way.
 EXACT_CHARSETS = {"utf-8": "utf8mb4", "cp1252": "latin1", "ascii": "ascii"}
-XML_SPACE = " \t\r\n"  # an indented document may put line breaks around a value
-TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
@@ -100,34 +95,37 @@ async def _single(path: Path) -> AsyncIterator[Path]:
 
 @asynccontextmanager
 async def _converted_parts(source: Path, scratch: Path, mapping: FeedMapping) -> AsyncIterator[AsyncIterator[Path]]:
-    """The XML converted to TSV in a thread, a part at a time: MariaDB loads one part while the next is parsed."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Queue[Path | BaseException | None] = asyncio.Queue()
-    stop = threading.Event()
-
-    def hand_over(item: Path | BaseException | None) -> None:
-        loop.call_soon_threadsafe(ready.put_nowait, item)
-
-    def convert() -> None:
-        try:
-            _xml_to_tsv(source, scratch, mapping, hand_over, stop)
-        except BaseException as exc:  # handed to the loader, which raises it
-            hand_over(exc)
-        else:
-            hand_over(None)
+    """The XML converted to TSV by a process of its own, a part at a time: MariaDB loads one part while the
+    next is parsed (``xml_records``)."""
+    tags = [str(tag) for tag in mapping.columns.values()]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", xml_records.__name__, str(source), str(scratch), str(mapping.record_element), *tags,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = process.stdout, process.stderr
+    assert out is not None
+    assert err is not None
 
     async def parts() -> AsyncIterator[Path]:
-        while (item := await ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        async for line in out:
+            message = json.loads(line)
+            if "part" in message:
+                yield xml_records.part_path(scratch, message["part"])
+            elif "error" in message:
+                raise FileFormatError(message["error"])
+            else:
+                return
+        problem = (await err.read()).decode(errors="replace").strip()
+        raise RuntimeError(f"the XML conversion of {source.name} ended without a result "
+                           f"(exit status {await process.wait()}): {problem[-2000:]}")  # fmt: skip
 
-    converting = loop.run_in_executor(None, convert)
     try:
         yield parts()
     finally:
-        stop.set()  # the loader gave up early: the thread stops at the next record
-        await asyncio.wait([converting])
+        if process.returncode is None:  # the loader gave up early, or the conversion is done: it ends now
+            with suppress(ProcessLookupError):
+                process.kill()
+        await process.wait()
 
 
 def _check_text(path: Path, encoding: str, transcode_to: Path | None) -> str:
@@ -172,81 +170,3 @@ def _csv_positions(path: Path, mapping: FeedMapping) -> tuple[dict[str, int], in
     if missing:
         raise FileFormatError(f"header lacks column(s) {missing}; found {header}")
     return {field: header.index(str(name)) for field, name in mapping.columns.items()}, len(header)
-
-
-class _Stopped(Exception):
-    """The loader no longer wants the rest of the conversion."""
-
-
-def _xml_to_tsv(
-    source: Path, scratch: Path, mapping: FeedMapping, hand_over: Callable[[Path], None], stop: threading.Event
-) -> int:
-    """Write each record's mapped child elements as a tab-separated line, ``PART_RECORDS`` records a file.
-
-    Each part is handed over once complete; the number of records.
-    """
-    tags = {str(tag): index for index, tag in enumerate(mapping.columns.values())}
-    record = mapping.record_element
-    width = len(tags)
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
-    records = depth = 0  # depth: 0 outside a record, 1 in the record, 2 in one of its children
-    values: list[str | None] = []
-    field: int | None = None
-    text: list[str] = []
-    collecting = False
-    lines: list[str] = []
-
-    def flush() -> None:
-        part = scratch.with_name(f"{scratch.name}.{records:09d}")
-        part.write_text("".join(lines), encoding="utf-8")
-        lines.clear()
-        hand_over(part)
-
-    def start(name: str, _attributes: object) -> None:
-        nonlocal depth, values, field, collecting
-        if depth:
-            depth += 1
-            if depth == 2:
-                index = tags.get(name)
-                if index is not None and values[index] is None:
-                    field, collecting = index, True
-                    text.clear()
-            elif depth == 3:
-                collecting = False  # like findtext: the text before the first sub-element
-        elif name == record:
-            depth, values = 1, [None] * width
-
-    def end(_name: str) -> None:
-        nonlocal depth, field, records, collecting
-        if not depth:
-            return
-        if depth == 2 and field is not None:
-            values[field] = "".join(text).strip(XML_SPACE)
-            field, collecting = None, False
-        depth -= 1
-        if not depth:
-            records += 1
-            lines.append("\t".join((value or "").translate(TSV_ESCAPES) for value in values) + "\n")
-            if len(lines) == PART_RECORDS:
-                if stop.is_set():
-                    raise _Stopped
-                flush()
-
-    def characters(data: str) -> None:
-        if collecting and depth == 2:
-            text.append(data)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    try:
-        with source.open("rb") as file:
-            parser.ParseFile(file)
-    except expat.ExpatError as exc:
-        raise FileFormatError(f"broken XML after record {records}: {exc}") from exc
-    except _Stopped:
-        return records
-    if lines:
-        flush()
-    return records

@@ -7,12 +7,13 @@ element's text before any sub-element (like ``findtext``), character references,
 resolved, surrounding XML whitespace (line breaks of an indented document) removed; the first element
 of a name wins; elements outside records are ignored.
 
-Every ``PART_RECORDS`` records the lines so far go to ``SCRATCH.<records>`` and a line
-``{"part": <records>}`` to standard output, so the import loads one part while this process parses
-the next. The last line is ``{"done": <records>}``, or ``{"error": ...}`` with exit status 1 for
-broken XML. Why a process and not a thread: parsing is Python callbacks, and in a thread they hold
-the importing process's interpreter lock, which slowed every statement of the import beside them
-(creating its staging tables took 20-90 ms instead of 2) and kept parsing from overlapping the load.
+Once ``PART_RECORDS`` records are ready (a plain document's at the end of a block, so a part may
+hold more) they go to ``SCRATCH.<records>`` and a line ``{"part": <records>}`` to standard output,
+so the import loads one part while this process reads the next. The last line is
+``{"done": <records>}``, or ``{"error": ...}`` with exit status 1 for broken XML. Why a process and
+not a thread: parsing is Python work, and in a thread it holds the importing process's interpreter
+lock, which slowed every statement of the import beside it (creating its staging tables took 20-90
+ms instead of 2) and kept parsing from overlapping the load.
 This module imports only the standard library, so the process starts in a few tens of milliseconds.
 """
 
@@ -149,8 +150,8 @@ def _plain_records(
     holding text without markup, references or carriage returns. In such a document the bytes between
     a child's tags are exactly the text expat would report. Well-formedness is still checked by expat
     (without callbacks, in C) on every block before its records are read. The records of a block are
-    then rewritten as lines by one substitution when they all have the children of the first record in
-    its order (``_Layout``), and read one by one otherwise. Anything else raises ``_NotPlain``.
+    then read by one expression when they all have the children of the first record in its order
+    (``_Layout``), and one by one otherwise. Anything else raises ``_NotPlain``.
     """
     opening, closing = f"<{record}>".encode(), f"</{record}>".encode()
     one = re.compile(rb"\s*" + re.escape(opening) + rb"((?:" + CHILD.pattern + rb")*)\s*" + re.escape(closing))

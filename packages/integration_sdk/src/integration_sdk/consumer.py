@@ -37,7 +37,8 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +137,9 @@ class Exclusive:
     """
 
     handler: Handler
+    connections: int = 1
+    """Pooled connections one run holds at once: the inbox's transaction, plus any the handler opens
+    itself (its own transactions, a lock connection); the consumer reserves them all before it starts."""
 
     async def __call__(self, event: Any, context: MessageContext) -> None:
         await self.handler(event, context)
@@ -218,6 +222,34 @@ class ChannelConsumer:
         raise NotImplementedError
 
 
+class TransactionSlots:
+    """The pooled connections consumer transactions may hold at once: the pool's size, so none waits
+    for a connection, and its overflow stays free for the outbox relay, the archiver and jobs."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.size = max(1, settings.db_pool_size)
+        self._free = asyncio.Semaphore(self.size)
+        self._gathering = asyncio.Lock()  # one taker of several slots at a time: two could each hold some
+
+    @asynccontextmanager
+    async def hold(self, connections: int = 1) -> AsyncIterator[None]:
+        """Hold ``connections`` slots (at most all of them) for the block."""
+        wanted, taken = min(max(1, connections), self.size), 0
+        try:
+            if wanted == 1:
+                await self._free.acquire()
+                taken = 1
+            else:
+                async with self._gathering:
+                    for _ in range(wanted):
+                        await self._free.acquire()
+                        taken += 1
+            yield
+        finally:
+            for _ in range(taken):
+                self._free.release()
+
+
 class Consumer(ChannelConsumer):
     """Consumes one work queue of an island with inbox, retry tiers and DLQ."""
 
@@ -234,6 +266,7 @@ class Consumer(ChannelConsumer):
         max_attempts: int | None = None,
         name: str | None = None,
         redis: Redis | None = None,
+        slots: TransactionSlots | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -248,8 +281,9 @@ class Consumer(ChannelConsumer):
         self.prefetch = settings.broker_prefetch
         self.batch_max = max(1, settings.consumer_batch_max)
         # Prefetch keeps deliveries ready; the pool bounds how many transactions run at once, so a
-        # delivery never times out waiting for a connection (which would wrongly spend an attempt).
-        self._slots = asyncio.Semaphore(max(1, settings.db_pool_size))
+        # delivery never times out waiting for a connection (which would wrongly spend an attempt). The
+        # consumers of one process share the bound (``slots``).
+        self._slots = slots or TransactionSlots(settings)
         self._max_drainers = max(1, settings.db_pool_size)
         self._pending: dict[str, deque[Delivery]] = {QUICK: deque(), LONG: deque()}
         self._drainers = {QUICK: 0, LONG: 0}
@@ -331,9 +365,11 @@ class Consumer(ChannelConsumer):
         A deadlock or lost connection ends the whole transaction: the batch is retried at once (twice),
         then the error is raised for all of it. After-commit callbacks of applied messages run last.
         """
+        handler = self.handlers.get(envelopes[0].message_type) if len(envelopes) == 1 else None
+        connections = handler.connections if isinstance(handler, Exclusive) else 1
         for attempt in range(3):
             try:
-                async with self._slots, self.sessions() as session:
+                async with self._slots.hold(connections), self.sessions() as session:
                     async with session.begin():
                         outcomes, callbacks = await self._apply_in(session, envelopes)
                 for callback in callbacks:

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from redis.asyncio import Redis
 
 from foundation.app import LifespanHook
 from foundation.db import Database
+from foundation.settings import ServiceSettings
 from integration_sdk.broker import BrokerResource
-from integration_sdk.consumer import AnyHandler, Consumer
+from integration_sdk.consumer import AnyHandler, Consumer, TransactionSlots
 from integration_sdk.dead_letters import DeadLetterArchiver
 from integration_sdk.outbox import Outbox
 from integration_sdk.relay import OutboxRelay
@@ -77,6 +79,28 @@ def outbox_hook() -> LifespanHook:
     return hook
 
 
+def island_consumers(
+    spec: MessagingSpec, settings: ServiceSettings, db: Database, outbox: Outbox, redis: Redis | None
+) -> list[Consumer]:
+    """A consumer per work queue class. They share one bound of transactions at once: each with a bound
+    of its own would together ask for more connections than the pool has, and a delivery waiting past
+    the pool's timeout fails (seen when a demo start sent 60 export runs at once)."""
+    slots = TransactionSlots(settings)
+    return [
+        Consumer(
+            settings=settings,
+            queue_class=queue_class,
+            handlers=handlers,
+            sessions=db.sessions,
+            outbox=outbox,
+            max_attempts=spec.max_attempts,
+            redis=redis,
+            slots=slots,
+        )  # fmt: skip
+        for queue_class, handlers in spec.handlers.items()
+    ]
+
+
 def messaging_hook(spec: MessagingSpec) -> LifespanHook:
     """Topology, relay, consumers and DLQ archiver for a worker process."""
 
@@ -89,18 +113,7 @@ def messaging_hook(spec: MessagingSpec) -> LifespanHook:
         outbox = _outbox(app)
         ready = ConsumersReady()
         resources[ready.name] = ready
-        consumers = [
-            Consumer(
-                settings=settings,
-                queue_class=queue_class,
-                handlers=handlers,
-                sessions=db.sessions,
-                outbox=outbox,
-                max_attempts=spec.max_attempts,
-                redis=resources["redis"].redis,
-            )  # fmt: skip
-            for queue_class, handlers in spec.handlers.items()
-        ]
+        consumers = island_consumers(spec, settings, db, outbox, resources["redis"].redis)
         archiver = DeadLetterArchiver(settings, db.writer)
 
         async def start_when_connected() -> None:

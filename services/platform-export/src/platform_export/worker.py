@@ -26,8 +26,10 @@ def create_worker_app(settings: PlatformExportSettings | None = None) -> FastAPI
     settings = settings or PlatformExportSettings()
     partners = PlatformConnectors(settings)
     # Handlers by work queue and message type; the bindings are in integration_sdk.topology.SUBSCRIPTIONS.
+    # An export run holds three connections at once: the inbox's, its platform lock's and its own writes'.
+    exports = Exclusive(partners.exports.handle, connections=3)
     messaging = MessagingSpec(handlers={
-        BULK: {**replica.HANDLERS, "platform.export.requested": Exclusive(partners.exports.handle)},
+        BULK: {**replica.HANDLERS, "platform.export.requested": exports},
         HIGH_PRIORITY: partners.pusher.handlers(),
     })  # fmt: skip
     return create_service_app(

@@ -96,7 +96,7 @@ def island_consumers(
             max_attempts=spec.max_attempts,
             redis=redis,
             slots=slots,
-        )  # fmt: skip
+        )
         for queue_class, handlers in spec.handlers.items()
     ]
 

@@ -20,16 +20,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts import Envelope, FullFeedReceived
+from contracts import ArticleDiscontinued, Envelope, FullFeedReceived
 from foundation.bulk import RowError
 from foundation.db import Database
 from foundation.settings import ServiceSettings
-from integration_sdk.consumer import Consumer
+from integration_sdk.consumer import BatchContext, Consumer
 from integration_sdk.outbox import OUTBOX, Outbox
 from integration_sdk.partners.suppliers import MAPPINGS
 from integration_sdk.testing import truncate_tables
 from integration_sdk.topology import BULK
-from stock_import.imports import handlers, service, staging, xml_records
+from stock_import.catalogue import HANDLERS as catalogue_handlers
+from stock_import.imports import handlers, service, xml_records
 from stock_import.imports.mapping import FeedMapping
 from stock_import.imports.service import ImportResult, import_feed, receive_feed, register_suppliers
 from stock_import.settings import StockImportSettings
@@ -152,6 +153,21 @@ async def catalogue(db: Database, *numbers: str) -> None:
                                                        "updated_at": date(2026, 11, 25)} for n in numbers])  # fmt: skip
 
 
+async def discontinue(db: Database, outbox: Outbox, *numbers: str) -> None:
+    """The catalogue's discontinuations through stock-import's handler (as its consumer applies a batch)."""
+    items = [(event, Envelope.wrap(event, produced_by="erp-middleware", correlation_id="t"))
+             for event in (ArticleDiscontinued(article_number=number, version=2) for number in numbers)]  # fmt: skip
+    async with db.sessions.begin() as session:
+        await catalogue_handlers["catalog.article.discontinued"].apply(items, BatchContext(session, outbox))
+
+
+async def article_known(db: Database, supplier_id: str) -> dict[str, bool]:
+    query = sa.select(supplier_offer.c.article_number, supplier_offer.c.article_known).where(
+        supplier_offer.c.supplier_id == supplier_id)  # fmt: skip
+    async with db.reader.connect() as conn:
+        return {number: bool(known) for number, known in await conn.execute(query)}
+
+
 DEC_2 = date(2026, 12, 2)
 RULES: list[tuple[Row, Any]] = [
     # (row, the offer it gives or the errors it gets as (field, value, reason))
@@ -213,8 +229,7 @@ async def test_a_full_feed_zeroes_what_it_lists_no_more_or_only_badly(
     first = [Row("A", "5", Decimal("1.00")), Row("B", "6", Decimal("1.00")), Row("C", "7", Decimal("1.00")),
              Row("D", "8", Decimal("1.00"))]  # fmt: skip
     await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], first), "full")
-    async with db.writer.begin() as conn:  # D is discontinued in the catalogue meanwhile
-        await conn.execute(sa.delete(known_article).where(known_article.c.article_number == "D"))
+    await discontinue(db, outbox, "D")  # the catalogue ends D meanwhile
     second = [Row("A", "5", Decimal("1.00")), Row("C", "??", Decimal("1.00")), Row("D", "8", Decimal("1.00"))]
     result = await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], second), "full")
     assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None), "B": (0, Decimal("1.00"), None),
@@ -222,6 +237,24 @@ async def test_a_full_feed_zeroes_what_it_lists_no_more_or_only_badly(
     assert [(e.line_no, e.field, e.reason) for e in result.errors] == [
         (2, "quantity", "not a whole number"), (3, "article_number", "unknown article number")]  # fmt: skip
     assert (result.offers_changed, result.aggregates_changed) == (3, 3)
+
+
+async def test_offers_stored_before_the_catalogue_arrived_are_checked_once_it_has(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
+    feed = render(STYLES[ENGLISH], [Row("A", "5", Decimal("1.00")), Row("X", "6", Decimal("1.00"))])
+    before = await run(db, outbox, tmp_path, ENGLISH, feed, "full")  # no replica yet: every number accepted
+    assert (before.rows_rejected, await article_known(db, ENGLISH)) == (0, {"A": False, "X": False})
+    await catalogue(db, "A")
+    again = await run(db, outbox, tmp_path, ENGLISH, feed, "full")  # the same feed, now checked: X is unknown
+    assert [(e.line_no, e.field, e.value, e.reason) for e in again.errors] == [
+        (2, "article_number", "X", "unknown article number")
+    ]
+    assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None), "X": (0, Decimal("1.00"), None)}
+    assert (again.offers_changed, await article_known(db, ENGLISH)) == (1, {"A": True, "X": False})
+    # A's offer is marked now: the unchanged re-import changes nothing; X stays reported.
+    third = await run(db, outbox, tmp_path, ENGLISH, feed, "full")
+    assert (third.offers_changed, third.aggregates_changed, [e.value for e in third.errors]) == (0, 0, ["X"])
 
 
 async def test_a_full_feed_with_no_valid_row_fails_and_changes_nothing(
@@ -411,18 +444,6 @@ async def test_a_long_xml_feed_broken_near_the_end_applies_nothing_and_leaves_no
     assert f"broken XML after record {broken.count(b'</Artikel>')}" in (result.error or "")
     assert set((await offers(db, "ST3")).values()) == {(3, Decimal("1.50"), None)}
     assert not list((tmp_path / "store").rglob(".staging-*"))
-
-
-async def test_a_feed_too_large_for_memory_tables_gives_the_same_result_on_disk(
-    db: Database, outbox: Outbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows = [Row("A", "5", Decimal("1.00")), Row("B", "6", Decimal("1.00")), Row("C", "7", Decimal("1.00"))]
-    await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], rows), "full")
-    monkeypatch.setattr(staging, "MEMORY_ROWS_MAX", 0)  # the listed articles go to an InnoDB table
-    result = await run(db, outbox, tmp_path, ENGLISH, render(STYLES[ENGLISH], [rows[0], rows[2]]), "full")
-    assert result.offers_changed == 1
-    assert await offers(db, ENGLISH) == {"A": (5, Decimal("1.00"), None), "B": (0, Decimal("1.00"), None),
-                                         "C": (7, Decimal("1.00"), None)}  # fmt: skip
 
 
 async def test_latin_1_control_bytes_are_read_as_latin_1_not_cp1252(

@@ -8,10 +8,11 @@ of one aggregate must share the stream.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import Envelope
 from foundation.bulk import upsert
@@ -32,13 +33,21 @@ def versioned_upsert(
     return Batched(apply)
 
 
-def versioned_delete(table: sa.Table, stream: str, key: str = "article_number") -> Batched:
-    """Delete the rows of aggregates whose ending event is the newest applied."""
+def versioned_delete(
+    table: sa.Table,
+    stream: str,
+    key: str = "article_number",
+    also: Callable[[AsyncSession, list[str]], Awaitable[None]] | None = None,
+) -> Batched:
+    """Delete the rows of aggregates whose ending event is the newest applied (``also``: what else their
+    end changes, in the same transaction)."""
 
     async def apply(items: list[tuple[Any, Envelope]], context: BatchContext) -> None:
         events = await newest_events(context.session, stream, items)
         if events:
             ids = [event.aggregate_id() for event in events]
             await context.session.execute(sa.delete(table).where(table.c[key].in_(ids)))
+            if also is not None:
+                await also(context.session, ids)
 
     return Batched(apply)

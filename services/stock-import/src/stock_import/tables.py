@@ -35,6 +35,9 @@ supplier_offer = sa.Table(
     sa.Column("delivery_date", sa.Date, nullable=True),
     sa.Column("batch_id", sa.String(64), nullable=False),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
+    # Found in the catalogue replica when written, and not discontinued since: a feed row repeating the
+    # offer needs no catalogue lookup (``staging.diff_offers``).
+    sa.Column("article_known", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("idx_supplier_offer_article_number", "article_number"),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",

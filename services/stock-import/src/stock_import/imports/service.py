@@ -228,7 +228,9 @@ async def _apply_feed(
                 error = (f"none of the feed's {rows_total} rows is valid (see the row errors): a full feed "
                          "like this would set all the supplier's offers to 0, so nothing was applied")  # fmt: skip
                 return ImportResult(batch_id, "failed", rows_total, 0, rejected, 0, errors, error)
-            offers_changed = await staging.apply_offers(conn, supplier_id, batch_id, full=full, now=utc_now())
+            offers_changed = await staging.apply_offers(
+                conn, supplier_id, batch_id, full=full, now=utc_now(), check_known=check_known
+            )
             changed = await aggregates.recompute(conn, batch_id) if offers_changed else 0
             if changed:
                 await outbox.add_from_select(session, StockAvailabilityChanged, aggregates.changed_query(batch_id),

@@ -93,23 +93,10 @@ staged_change = sa.Table(
 )
 
 
-# The articles with a valid row (built after the load): what a full feed still lists. A hash table in
-# memory makes the "not listed any more" probe for each stored offer cheap; a feed too large for memory
-# gets it on disk (InnoDB) instead, same statements.
-MEMORY_ROWS_MAX = 500_000
-listed_article = sa.Table(
-    "staged_listed_article",
-    sa.MetaData(),
-    sa.Column("article_number", ARTICLE_NUMBER, nullable=False),
-    sa.PrimaryKeyConstraint("article_number", mysql_using="hash"),
-    **{option: value for option, value in TEMPORARY.items() if option != "mysql_engine"},  # chosen at creation
-)
-
-
 @asynccontextmanager
 async def staging_tables(conn: AsyncConnection) -> AsyncIterator[None]:
     """The import's temporary tables, empty, for the block (dropped after; DROP TEMPORARY never commits)."""
-    names = ", ".join([*(table.name for table in STAGING.sorted_tables), listed_article.name])
+    names = ", ".join(table.name for table in STAGING.sorted_tables)
     drop = sa.text(f"SET STATEMENT sql_notes = 0 FOR DROP TEMPORARY TABLE IF EXISTS {names}")  # no note if absent
     await conn.execute(drop)
     for table in STAGING.sorted_tables:
@@ -233,19 +220,25 @@ async def load(conn: AsyncConnection, staged: StagedFile, mapping: FeedMapping) 
 
 
 async def diff_offers(conn: AsyncConnection, supplier_id: str, check_known: bool) -> None:
-    """Collect the valid rows that name an unknown article or differ from the supplier's stored offer."""
+    """Collect the valid rows that name an unknown article or differ from the supplier's stored offer.
+
+    A row repeating an offer stored for a known article (``article_known``) is not looked up in the
+    catalogue: the discontinued articles' offers lost that mark. Other rows are, in the SELECT list,
+    which only the rows the WHERE keeps reach; a known one then rewrites its offer with the mark.
+    """
     same_stock = "o.quantity <=> s.quantity AND o.purchase_price <=> s.price AND o.delivery_date <=> s.delivery_date"
-    unknown = "k.article_number IS NULL" if check_known else "FALSE"
+    same = f"{same_stock} AND o.supplier_sku <=> s.supplier_sku"
     # The catalogue index finds the number case-insensitively; BINARY then insists on the exact spelling.
-    known_join = (f"LEFT JOIN {known_article.name} k ON k.article_number = s.article_number "
-                  "AND BINARY k.article_number = s.article_number" if check_known else "")  # fmt: skip
+    unknown = (f"NOT EXISTS (SELECT 1 FROM {known_article.name} k WHERE k.article_number = s.article_number "
+               "AND BINARY k.article_number = s.article_number)" if check_known else "FALSE")  # fmt: skip
+    repeated = f"{same} AND o.article_known" if check_known else same
     await conn.execute(
         sa.text(f"""
             INSERT INTO {staged_change.name} (article_number, row_no, unknown, stock_changed)
             SELECT s.article_number, s.row_no, {unknown}, NOT ({same_stock})
-            FROM {staged_row.name} s {known_join}
+            FROM {staged_row.name} s
             LEFT JOIN {supplier_offer.name} o ON o.supplier_id = :supplier AND o.article_number = s.article_number
-            WHERE NOT s.bad AND ({unknown} OR NOT ({same_stock} AND o.supplier_sku <=> s.supplier_sku))"""),
+            WHERE NOT s.bad AND NOT ({repeated})"""),
         {"supplier": supplier_id},
     )
     # A row followed by a later valid row of the same article does not count (the last one wins).
@@ -257,36 +250,29 @@ async def diff_offers(conn: AsyncConnection, supplier_id: str, check_known: bool
     )
 
 
-async def apply_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, *, full: bool, now: datetime) -> int:
+async def apply_offers(
+    conn: AsyncConnection, supplier_id: str, batch_id: str, *, full: bool, now: datetime, check_known: bool
+) -> int:
     """After ``diff_offers``: zero what a full feed no longer lists, write the changed offers; offers changed.
 
     The articles whose quantity, price or delivery date changed are left in ``touched_article``.
     """
     if full:  # before the writes: it takes what is in touched_article as the offers to zero
         await _zero_missing_offers(conn, supplier_id, batch_id, now)
-    await _write_offers(conn, supplier_id, batch_id, now)
+    await _write_offers(conn, supplier_id, batch_id, now, check_known)
     return int(await conn.scalar(sa.select(sa.func.count()).select_from(touched_article)) or 0)
 
 
 async def _zero_missing_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, now: datetime) -> None:
     """The supplier's offers the feed does not list with a valid row go to quantity 0 (and are touched)."""
-    rows = int(await conn.scalar(sa.text("SELECT @row_no")) or 0)
-    engine, size = ("MEMORY", 256 * rows + (1 << 20)) if rows <= MEMORY_ROWS_MAX else ("InnoDB", 0)
-    create = sa.schema.CreateTable(listed_article).compile(dialect=conn.dialect)
-    await conn.execute(
-        sa.text(f"SET STATEMENT max_heap_table_size = {max(size, 1 << 24)} FOR {create} ENGINE={engine}")
-    )
-    await conn.execute(
-        sa.text(f"""
-            INSERT INTO {listed_article.name} (article_number)
-            SELECT article_number FROM {staged_row.name} WHERE NOT bad GROUP BY article_number""")
-    )
+    # Each stored offer probes the staged rows' primary key (article number first); measured faster than
+    # a hash table of the listed articles built for the probe, whose filling cost more than it saved.
     await conn.execute(
         sa.text(f"""
             INSERT INTO {touched_article.name} (article_number)
             SELECT o.article_number FROM {supplier_offer.name} o
             WHERE o.supplier_id = :supplier AND o.quantity <> 0 AND NOT EXISTS (
-                SELECT 1 FROM {listed_article.name} l WHERE l.article_number = o.article_number)"""),
+                SELECT 1 FROM {staged_row.name} s WHERE s.article_number = o.article_number AND NOT s.bad)"""),
         {"supplier": supplier_id},
     )
     # Rows of an unknown article are not "bad" in the staged table, so the statement above kept them.
@@ -307,21 +293,25 @@ async def _zero_missing_offers(conn: AsyncConnection, supplier_id: str, batch_id
     )
 
 
-async def _write_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, now: datetime) -> None:
-    """Upsert the changed offers in one statement (in key order) and add their articles to the touched ones."""
+async def _write_offers(conn: AsyncConnection, supplier_id: str, batch_id: str, now: datetime, known: bool) -> None:
+    """Upsert the changed offers in one statement (in key order) and add their articles to the touched ones.
+
+    ``known``: the rows were checked against the catalogue replica (the offers get ``article_known``).
+    """
     await conn.execute(
         sa.text(f"""
             INSERT INTO {supplier_offer.name}
                 (supplier_id, article_number, supplier_sku, quantity, purchase_price, delivery_date, batch_id,
-                 updated_at)
-            SELECT :supplier, s.article_number, s.supplier_sku, s.quantity, s.price, s.delivery_date, :batch, :now
+                 updated_at, article_known)
+            SELECT :supplier, s.article_number, s.supplier_sku, s.quantity, s.price, s.delivery_date, :batch, :now,
+                :known
             FROM {staged_change.name} c
             JOIN {staged_row.name} s ON s.article_number = c.article_number AND s.row_no = c.row_no
             WHERE NOT c.unknown ORDER BY c.article_number
             ON DUPLICATE KEY UPDATE supplier_sku = VALUES(supplier_sku), quantity = VALUES(quantity),
                 purchase_price = VALUES(purchase_price), delivery_date = VALUES(delivery_date),
-                batch_id = VALUES(batch_id), updated_at = VALUES(updated_at)"""),
-        {"supplier": supplier_id, "batch": batch_id, "now": now},
+                batch_id = VALUES(batch_id), updated_at = VALUES(updated_at), article_known = VALUES(article_known)"""),
+        {"supplier": supplier_id, "batch": batch_id, "now": now, "known": known},
     )
     await conn.execute(
         sa.text(f"""

@@ -1,6 +1,6 @@
 """Stock import benchmark at full scale: 50 full supplier feeds through the import path beside LOAD DATA.
 
-    uv run python loadtests/bench_stock_import.py [--scale full] [--seed 42] [--changed 0.02]
+    uv run python loadtests/bench_stock_import.py [--scale full] [--seed 42] [--changed 0.02] [--breakdown]
 
 The catalogue replica holds the ERP's 285k articles first (as in production, so every row is also
 checked for an unknown article number). Three rounds of the 50 full feeds (~1.1M rows, four formats)
@@ -16,6 +16,7 @@ stored for that supplier (as TSV: no feed formats, validation, change detection,
 into a copy of ``supplier_offer`` that starts empty each round and grows to the 1.1M rows. The
 reference is timed feed by feed right after the import, so on a shared machine both see the same
 load. Target (issue): import ≥ 50% of the LOAD DATA rate. Runs in its own schema (``bench_stock_import``).
+``--breakdown`` prints after each round where the import's statements spent their time.
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ import asyncio
 import csv
 import json
 import random
+import re
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from foundation.db import Database, drop_schema
 from foundation.island import discover_islands
@@ -45,6 +50,7 @@ from stock_import.imports.service import import_feed, register_suppliers
 from stock_import.tables import known_article, supplier_offer
 
 NAMESPACE = "bench_"
+TSV_NULL = "\\N"
 
 
 @dataclass
@@ -64,6 +70,34 @@ class Round:
                 f"{reference:8,.0f} rows/s   "
                 f"import/LOAD DATA {rate / reference:4.0%} (target ≥ 50%)   "
                 f"aggregates changed {self.aggregates_changed:,}   events {events:,}")  # fmt: skip
+
+
+class StatementTimes:
+    """Time spent per statement shape on an engine (its first words, tables named): ``--breakdown``."""
+
+    SHAPE = 90  # characters of the collapsed statement that name it
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["statement_started"] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        shape = re.sub(r"^SET STATEMENT .*? FOR ", "", " ".join(statement.split()))[: self.SHAPE]
+        self.seconds[shape] += time.perf_counter() - conn.info.pop("statement_started")
+        self.calls[shape] += 1
+
+    def report(self, top: int = 14) -> str:
+        """The costliest shapes since the last report, then forget them."""
+        costliest = self.seconds.most_common(top)
+        lines = [f"    {seconds:6.2f} s {self.calls[shape]:6,}x  {shape}" for shape, seconds in costliest]
+        self.seconds.clear()
+        self.calls.clear()
+        return "\n".join(lines)
 
 
 async def import_round(db: Database, settings: Any, feeds: dict[str, Path], store: Path, scratch: Path) -> Round:
@@ -105,20 +139,22 @@ async def replicate_catalogue(db: Database, data_dir: Path) -> None:
 async def load_data_reference(db: Database, supplier_id: str, tsv: Path) -> tuple[int, float]:
     """The supplier's stored offers as TSV (written untimed), then LOAD DATA LOCAL INFILE of it, timed."""
     offer = supplier_offer
-    columns = [offer.c[name] for name in ("supplier_id", "article_number", "supplier_sku", "quantity",
-                                          "purchase_price", "delivery_date", "batch_id", "updated_at")]  # fmt: skip
     rows = 0
     with tsv.open("w", newline="") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
         async with db.reader.connect() as conn:
-            query = sa.select(*columns).where(offer.c.supplier_id == supplier_id).order_by(offer.c.article_number)
+            query = sa.select(*offer.c).where(offer.c.supplier_id == supplier_id).order_by(offer.c.article_number)
             for row in await conn.execute(query):
-                writer.writerow(["\\N" if value is None else value for value in row])
+                writer.writerow([TSV_NULL if value is None else int(value) if isinstance(value, bool) else value
+                                 for value in row])  # fmt: skip
                 rows += 1
     async with db.writer.connect() as conn:
         with allow_local_file(tsv) as name:
             started = time.perf_counter()
             await conn.execute(sa.text("LOAD DATA LOCAL INFILE :path INTO TABLE offer_load_data"), {"path": name})
+            # A warning means the TSV no longer matches the offer table: the reference would load less.
+            if warnings := await conn.scalar(sa.text("SELECT @@warning_count")):
+                raise RuntimeError(f"LOAD DATA of {tsv.name} raised {warnings} warnings: the reference is off")
             await conn.commit()
             return rows, time.perf_counter() - started
 
@@ -149,7 +185,7 @@ def _bump_first_quantity(line: bytes) -> bytes:
     return line
 
 
-async def main(scale: str, seed: int, changed: float) -> None:
+async def main(scale: str, seed: int, changed: float, breakdown: bool) -> None:
     island = next(i for i in discover_islands() if i.name == "stock-import")
     settings = island_settings("stock-import", NAMESPACE, log_level="WARNING")
     data_dir = Path("var/seed") / f"{scale}-{seed}"
@@ -159,6 +195,7 @@ async def main(scale: str, seed: int, changed: float) -> None:
     await drop_schema(settings)
     await upgrade(island, settings)
     db = Database.from_settings(settings)
+    times = StatementTimes(db.writer) if breakdown else None
     try:
         await register_suppliers(db, data_dir / "suppliers" / "suppliers.json")
         await replicate_catalogue(db, data_dir)
@@ -170,13 +207,19 @@ async def main(scale: str, seed: int, changed: float) -> None:
             first = await import_round(db, settings, feeds, store, scratch)
             events = await stock_events(db)
             print(first.line("round 1 (empty tables)", events))
+            if times:
+                print(times.report())
             copies = changed_copies(feeds, changed, Path(folder) / "changed", seed)
             second = await import_round(db, settings, copies, store, scratch)
             events2 = await stock_events(db) - events
             print(second.line(f"round 2 ({changed:.0%} of rows changed)", events2))
+            if times:
+                print(times.report())
             third = await import_round(db, settings, copies, store, scratch)
             events3 = await stock_events(db) - events - events2
             print(third.line("round 3 (unchanged re-import)", events3) + "   (events must be 0)")
+            if times:
+                print(times.report())
     finally:
         await db.dispose()
         await drop_schema(settings)
@@ -187,5 +230,6 @@ if __name__ == "__main__":
     parser.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--changed", type=float, default=0.02)
+    parser.add_argument("--breakdown", action="store_true", help="time per statement shape after each round")
     args = parser.parse_args()
-    asyncio.run(main(args.scale, args.seed, args.changed))
+    asyncio.run(main(args.scale, args.seed, args.changed, args.breakdown))

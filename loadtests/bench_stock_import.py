@@ -196,6 +196,12 @@ async def main(scale: str, seed: int, changed: float, breakdown: bool) -> None:
     await upgrade(island, settings)
     db = Database.from_settings(settings)
     times = StatementTimes(db.writer) if breakdown else None
+
+    def show(line: str) -> None:
+        print(line)
+        if times:
+            print(times.report())
+
     try:
         await register_suppliers(db, data_dir / "suppliers" / "suppliers.json")
         await replicate_catalogue(db, data_dir)
@@ -206,20 +212,14 @@ async def main(scale: str, seed: int, changed: float, breakdown: bool) -> None:
             store, scratch = Path(folder) / "store", Path(folder)
             first = await import_round(db, settings, feeds, store, scratch)
             events = await stock_events(db)
-            print(first.line("round 1 (empty tables)", events))
-            if times:
-                print(times.report())
+            show(first.line("round 1 (empty tables)", events))
             copies = changed_copies(feeds, changed, Path(folder) / "changed", seed)
             second = await import_round(db, settings, copies, store, scratch)
             events2 = await stock_events(db) - events
-            print(second.line(f"round 2 ({changed:.0%} of rows changed)", events2))
-            if times:
-                print(times.report())
+            show(second.line(f"round 2 ({changed:.0%} of rows changed)", events2))
             third = await import_round(db, settings, copies, store, scratch)
             events3 = await stock_events(db) - events - events2
-            print(third.line("round 3 (unchanged re-import)", events3) + "   (events must be 0)")
-            if times:
-                print(times.report())
+            show(third.line("round 3 (unchanged re-import)", events3) + "   (events must be 0)")
     finally:
         await db.dispose()
         await drop_schema(settings)
